@@ -1,0 +1,322 @@
+// Command deploy measures what ferry's controller adds to a rolling deploy,
+// beyond what the health checks and the app's start-up must take.
+//
+//	go run ./bench/deploy [-n 1,10,50] [-rounds 3]
+//
+// It builds ferry and the hello example, measures hello's own
+// start-to-healthy time (exec to the first 200 on /healthz, median of
+// several runs), then for each N starts router and server in a fresh temp
+// $FERRY_HOME, deploys hello with count N (HELLO_START_DELAY=0) and times
+// rolling deploys v→v+1. For each deployment it takes the time from its
+// deployment.started event to its deployment.succeeded event and the number
+// of batches, and subtracts per batch the floor no controller can beat: the
+// router probes a new task at registration and then every interval, so a
+// task that is up when it is registered is healthy after start-up +
+// (healthy_threshold−1)·interval. What is left, divided by the batches, is
+// the controller's overhead per batch (target: under 50ms); a first probe
+// that comes before the app listens costs a whole interval and shows there.
+// Batches overlap when tasks of one batch turn healthy at different times,
+// so for several batches the figure is a mean along the critical path. It
+// prints one table; figures are medians over the rounds.
+//
+// It measures; it is not a test. Nothing leaves 127.0.0.1.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferrycd/ferry/examples"
+)
+
+func main() {
+	ns := flag.String("n", "1,10,50", "task counts to deploy, comma-separated")
+	rounds := flag.Int("rounds", 3, "rolling deploys per count; the table shows medians")
+	interval := flag.Duration("interval", time.Second, "health check interval written to ferry.yaml")
+	threshold := flag.Int("threshold", 2, "healthy_threshold written to ferry.yaml")
+	flag.Parse()
+	log.SetFlags(0)
+	var counts []int
+	for _, f := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			log.Fatalf("-n %q: %q is not a positive count", *ns, f)
+		}
+		counts = append(counts, n)
+	}
+	if *rounds < 1 || *interval <= 0 || *threshold < 1 {
+		log.Fatal("-rounds, -interval and -threshold must be positive")
+	}
+	if err := run(counts, *rounds, *interval, *threshold); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// row is one line of the table.
+type row struct {
+	n, batches       int
+	wall, deployment time.Duration // ferry deploy's wall time; started→succeeded
+	floor            time.Duration // per batch
+	overhead         time.Duration // per batch
+}
+
+func run(counts []int, rounds int, interval time.Duration, threshold int) error {
+	work, err := os.MkdirTemp("", "fbd")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ferry := filepath.Join(work, "ferry")
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(root)) == "" || strings.TrimSpace(string(root)) == os.DevNull {
+		return fmt.Errorf("run me inside ferry's module (go run ./bench/deploy): go env GOMOD: %v", err)
+	}
+	log.Printf("building ferry…")
+	if err := goBuild(ferry, filepath.Dir(strings.TrimSpace(string(root))), "./cmd/ferry"); err != nil {
+		return err
+	}
+	src := filepath.Join(work, "hello-src")
+	if err := examples.Extract("hello", src); err != nil {
+		return err
+	}
+	helloBin := filepath.Join(work, "hello")
+	if err := goBuild(helloBin, src, "."); err != nil {
+		return err
+	}
+	startup, err := appStartup(helloBin, 15)
+	if err != nil {
+		return err
+	}
+	floor := startup + time.Duration(threshold-1)*interval
+	log.Printf("hello start-to-healthy: %s (median of 15); health floor per batch: %s (interval %s, healthy_threshold %d)",
+		startup.Round(10*time.Microsecond), floor, interval, threshold)
+
+	var rows []row
+	for _, n := range counts {
+		r, err := benchCount(ferry, n, rounds, interval, threshold, floor)
+		if err != nil {
+			return fmt.Errorf("count %d: %w", n, err)
+		}
+		rows = append(rows, r)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "N\tbatches\tdeploy wall\tstarted→succeeded\thealth floor/batch\toverhead/batch\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t\n", r.n, r.batches, ms(r.wall), ms(r.deployment), ms(r.floor), ms(r.overhead))
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+func goBuild(out, dir, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// appStartup is the median time from exec of hello to its first 200 on
+// /healthz, polled every millisecond.
+func appStartup(bin string, runs int) (time.Duration, error) {
+	var took []time.Duration
+	for range runs {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"PORT=" + strconv.Itoa(port), "HELLO_START_DELAY=0"}
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
+		c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		var up time.Duration
+		for deadline := start.Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if resp, err := c.Get(url); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					up = time.Since(start)
+					break
+				}
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if up == 0 {
+			return 0, fmt.Errorf("hello did not answer /healthz within 10s")
+		}
+		took = append(took, up)
+	}
+	return median(took), nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// benchCount deploys count N in a fresh home and times rounds rolling deploys.
+func benchCount(ferry string, n, rounds int, interval time.Duration, threshold int, floor time.Duration) (row, error) {
+	home, err := os.MkdirTemp("", "fbh") // short: unix sockets live here
+	if err != nil {
+		return row{}, err
+	}
+	defer os.RemoveAll(home)
+	f := &ferryCmd{bin: ferry, home: home}
+	defer f.run(home, "down", "--all")
+	app := filepath.Join(home, "app")
+	if err := examples.Extract("hello", app); err != nil {
+		return row{}, err
+	}
+	if out, err := exec.Command("git", "init", "-q", app).CombinedOutput(); err != nil {
+		return row{}, fmt.Errorf("git init: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return row{}, err
+	}
+	write := func(v int) error {
+		return os.WriteFile(filepath.Join(app, "ferry.yaml"), []byte(fmt.Sprintf(`app: hello
+build:
+  steps:
+    - name: app
+      inputs: ["*.go"]
+      run: CGO_ENABLED=0 go build -o out/hello .
+  output: out/
+services:
+  web:
+    command: [./hello]
+    port: http
+    count: %d
+    health: {path: /healthz, interval: %s, healthy_threshold: %d}
+    routes: [{host: hello.localhost}]
+    env: {HELLO_VERSION: v%d, HELLO_START_DELAY: "0"}
+`, n, interval, threshold, v)), 0o644)
+	}
+	if err := write(1); err != nil {
+		return row{}, err
+	}
+	log.Printf("N=%d: ferry up…", n)
+	if _, err := f.run(app, "up", "--listen", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		return row{}, err
+	}
+	var walls, deps, overheads []time.Duration
+	batches := 0
+	for v := 2; v < 2+rounds; v++ {
+		if err := write(v); err != nil {
+			return row{}, err
+		}
+		start := time.Now()
+		if _, err := f.run(app, "deploy"); err != nil {
+			return row{}, err
+		}
+		wall := time.Since(start)
+		d, b, err := lastDeployment(f, app)
+		if err != nil {
+			return row{}, err
+		}
+		batches = b
+		walls, deps = append(walls, wall), append(deps, d)
+		overheads = append(overheads, (d-time.Duration(b)*floor)/time.Duration(b))
+		log.Printf("N=%d v%d: deploy %s, started→succeeded %s, %d batches", n, v, ms(wall), ms(d), b)
+	}
+	return row{n: n, batches: batches, wall: median(walls), deployment: median(deps), floor: floor, overhead: median(overheads)}, nil
+}
+
+// ferryCmd runs the built binary against one home.
+type ferryCmd struct{ bin, home string }
+
+func (f *ferryCmd) run(dir string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, f.bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "FERRY_HOME="+f.home)
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return nil, fmt.Errorf("ferry %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return out, nil
+}
+
+// lastDeployment is the latest deployment's started→succeeded time (from
+// its events' timestamps, taken by the server) and its batch count.
+func lastDeployment(f *ferryCmd, app string) (time.Duration, int, error) {
+	out, err := f.run(app, "status", "-o", "json")
+	if err != nil {
+		return 0, 0, err
+	}
+	var st struct {
+		Services []struct {
+			Deployment *struct {
+				ID      int64  `json:"deployment"`
+				State   string `json:"state"`
+				Batches int    `json:"batches"`
+			} `json:"deployment"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || len(st.Services) != 1 || st.Services[0].Deployment == nil {
+		return 0, 0, fmt.Errorf("status -o json: no deployment in %s", out)
+	}
+	d := st.Services[0].Deployment
+	if d.State != "succeeded" || d.Batches < 1 {
+		return 0, 0, fmt.Errorf("deployment %d: %s with %d batches", d.ID, d.State, d.Batches)
+	}
+	out, err = f.run(app, "events", "--deployment", strconv.FormatInt(d.ID, 10), "-o", "json")
+	if err != nil {
+		return 0, 0, err
+	}
+	var started, succeeded time.Time
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var e struct {
+			Time time.Time `json:"time"`
+			Type string    `json:"type"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			return 0, 0, fmt.Errorf("events line %q: %v", line, err)
+		}
+		switch e.Type {
+		case "deployment.started":
+			started = e.Time
+		case "deployment.succeeded":
+			succeeded = e.Time
+		}
+	}
+	if started.IsZero() || succeeded.IsZero() {
+		return 0, 0, fmt.Errorf("deployment %d: no started/succeeded events in\n%s", d.ID, out)
+	}
+	return succeeded.Sub(started), d.Batches, nil
+}

@@ -1,0 +1,291 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferrycd/ferry/internal/deploy"
+	"github.com/ferrycd/ferry/internal/router/api"
+	"github.com/ferrycd/ferry/internal/runtime"
+	"github.com/ferrycd/ferry/internal/store"
+)
+
+// serves reports whether the router answers / with version v.
+func (e *env) serves(v string) (bool, string) {
+	code, body := e.get()
+	return code == 200 && strings.Contains(body, `"version":"`+v+`"`), fmt.Sprintf("router serving %s (got %d %s)", v, code, body)
+}
+
+func TestRollingDeployUpgradeAndRollback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+
+	// v1: three tasks, all healthy and registered.
+	d1 := e.deploy(web(3, true, "HELLO_VERSION=v1"))
+	if err := e.wait(d1.Deployment); err != nil {
+		t.Fatalf("v1: %v", err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 1, 3), "3 healthy tasks of r1" })
+	rs, err := e.router.Service(context.Background(), "hello/production/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := healthyTargets(rs); n != 3 {
+		t.Fatalf("router has %d healthy targets, want 3: %+v", n, rs.Groups)
+	}
+	waitFor(t, 5*time.Second, func() (bool, string) { return e.serves("v1") })
+	v1 := e.status().Tasks
+
+	// v2: every task replaced; no r1 process or row is left.
+	d2 := e.deploy(web(3, true, "HELLO_VERSION=v2"))
+	if err := e.wait(d2.Deployment); err != nil {
+		t.Fatalf("v2: %v", err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		st := e.status()
+		return onRevision(st, 2, 3) && len(e.running()) == 3, fmt.Sprintf("3 tasks of r2 only (%+v, running %v)", st.Tasks, e.running())
+	})
+	for _, old := range v1 {
+		if e.running()[old.ID] != 0 {
+			t.Errorf("r1 task %s still runs", old.ID)
+		}
+	}
+	if rows, _ := e.store.ListTasks(context.Background(), store.TaskFilter{ServiceID: d2.ServiceID, Revision: 1}); len(rows) != 0 {
+		t.Errorf("r1 rows left: %+v", rows)
+	}
+	waitFor(t, 5*time.Second, func() (bool, string) { return e.serves("v2") })
+
+	// v3 never passes its health check: rolled back, v2 still serving.
+	d3 := e.deploy(web(3, true, "HELLO_VERSION=v3", "HELLO_UNHEALTHY=1"))
+	err = e.wait(d3.Deployment)
+	var de *DeploymentError
+	if !errors.As(err, &de) || de.State != string(store.DeployRolledBack) {
+		t.Fatalf("v3: got %v, want a rolled_back DeploymentError", err)
+	}
+	if st := e.status(); st.Live != 2 {
+		t.Fatalf("live is r%d after the rollback, want r2", st.Live)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 2, 3), "3 healthy tasks of r2 after rollback" })
+	if ok, what := e.serves("v2"); !ok {
+		t.Fatal(what)
+	}
+
+	// The trace has the deployment's steps, in order.
+	evs, err := e.store.ListEvents(context.Background(), store.EventFilter{Deployment: d3.Deployment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	joined := strings.Join(types, " ")
+	for _, want := range []string{string(deploy.EventDeploymentStarted), string(deploy.EventTaskUnhealthy),
+		string(deploy.EventDeploymentRollingBack), string(deploy.EventDeploymentRolledBack)} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("events of deployment %d lack %s: %s", d3.Deployment, want, joined)
+		}
+	}
+}
+
+func healthyTargets(s api.ServiceStatus) int {
+	n := 0
+	for _, g := range s.Groups {
+		for _, t := range g.Targets {
+			if t.Health == api.TargetHealthy {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestKilledTaskIsReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	d := e.deploy(web(2, true, "HELLO_VERSION=v1"))
+	if err := e.wait(d.Deployment); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 1, 2), "2 healthy tasks" })
+	victim, err := e.store.GetTask(context.Background(), e.status().Tasks[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		st := e.status()
+		for _, tk := range st.Tasks {
+			if tk.ID == victim.ID {
+				return false, "the killed task to be forgotten"
+			}
+		}
+		return onRevision(st, 1, 2), fmt.Sprintf("2 healthy tasks again (%+v)", st.Tasks)
+	})
+	evs, _ := e.store.ListEvents(context.Background(), store.EventFilter{Task: victim.ID, Type: string(deploy.EventTaskFailed)})
+	if len(evs) != 1 || !strings.Contains(evs[0].Message, "killed") && !strings.Contains(evs[0].Message, "exit") {
+		t.Errorf("want one task.failed event for %s, got %+v", victim.ID, evs)
+	}
+}
+
+func TestCrashLoopBacksOffAndIsReported(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	// Unrouted, so healthy while running: the deployment succeeds, then
+	// every task crashes after a second.
+	d := e.deploy(web(1, false, "HELLO_VERSION=v1", "HELLO_CRASH_AFTER=700ms"))
+	if err := e.wait(d.Deployment); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, func() (bool, string) {
+		st := e.status()
+		return st.State == "crash_loop", fmt.Sprintf("crash_loop state (got %q, %d crashes)", st.State, st.Crashes)
+	})
+	evs, err := e.store.ListEvents(context.Background(), store.EventFilter{Service: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loop, exited bool
+	var starts []time.Time
+	for _, ev := range evs {
+		switch ev.Type {
+		case string(deploy.EventServiceCrashLoop):
+			loop = true
+		case EventTaskExited:
+			exited = exited || strings.Contains(ev.Message, "HELLO_CRASH_AFTER")
+		case EventTaskLaunched:
+			starts = append(starts, ev.Time)
+		}
+	}
+	if !loop || !exited {
+		t.Errorf("want a service.crash_loop event and the crash's output in a task.exited event; got loop=%v exited=%v", loop, exited)
+	}
+	// Backoff: launches are spaced by the crash time plus a growing delay,
+	// never a storm.
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < 700*time.Millisecond {
+			t.Errorf("launch %d came %s after the previous one: no backoff", i, gap)
+		}
+	}
+}
+
+func TestAdoptionAfterControllerRestartMidDeployment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	d1 := e.deploy(web(2, true, "HELLO_VERSION=v1"))
+	if err := e.wait(d1.Deployment); err != nil {
+		t.Fatal(err)
+	}
+	d2 := e.deploy(web(2, true, "HELLO_VERSION=v2"))
+	// Stop the controller once the deployment is under way.
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		rows, _ := e.store.ListTasks(context.Background(), store.TaskFilter{ServiceID: d2.ServiceID, Revision: 2})
+		return len(rows) > 0 && rows[0].Handle != "", "an r2 task launched"
+	})
+	e.stopCtl()
+
+	// An unknown process is stopped at adoption.
+	orphan, err := e.driver().Start(context.Background(), definitionSpec(t, e, "orphan-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	if err := e.wait(d2.Deployment); err != nil {
+		t.Fatalf("the deployment did not complete after the restart: %v", err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		st := e.status()
+		run := e.running()
+		return onRevision(st, 2, 2) && len(run) == 2, fmt.Sprintf("2 tasks of r2, nothing else running (%+v, %v)", st.Tasks, run)
+	})
+	if st, _ := e.driver().Inspect(context.Background(), orphan.Handle); st.Running {
+		t.Error("the orphan task still runs")
+	}
+}
+
+// definitionSpec is a hello task the store knows nothing about.
+func definitionSpec(t *testing.T, e *env, id string) runtime.TaskSpec {
+	dir, err := e.arts.Unpack(context.Background(), e.artifact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := RevisionSpec{App: "hello", Environment: "production", Service: "web", Spec: web(1, false)}
+	port, err := e.ctl.ports.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec.taskSpec(id, 1, dir, port)
+}
+
+func TestScaleRestartRollback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.start()
+	ctx := context.Background()
+	for _, v := range []string{"v1", "v2"} {
+		d := e.deploy(web(2, true, "HELLO_VERSION="+v))
+		if err := e.wait(d.Deployment); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+	}
+	svc := e.status().ServiceID
+
+	if err := c.Scale(ctx, svc, 3); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 2, 3), "3 healthy tasks of r2" })
+	// A deploy whose file leaves count unchanged keeps the scale.
+	d := e.deploy(web(2, true, "HELLO_VERSION=v2b"))
+	if err := e.wait(d.Deployment); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 3, 3), "3 healthy tasks of r3" })
+
+	before := map[string]bool{}
+	for _, tk := range e.status().Tasks {
+		before[tk.ID] = true
+	}
+	r, err := c.Restart(ctx, svc, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wait(r.Deployment); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		st := e.status()
+		for _, tk := range st.Tasks {
+			if before[tk.ID] {
+				return false, "every task replaced"
+			}
+		}
+		return onRevision(st, 3, 3), "3 healthy new tasks of r3"
+	})
+
+	rb, err := c.Rollback(ctx, svc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wait(rb.Deployment); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) { return onRevision(e.status(), 1, 3), "3 healthy tasks of r1" })
+	waitFor(t, 5*time.Second, func() (bool, string) { return e.serves("v1") })
+	if _, err := c.Rollback(ctx, svc, 1); !errors.Is(err, ErrConflict) {
+		t.Errorf("rollback to the live revision: got %v, want a conflict", err)
+	}
+	if _, err := c.Rollback(ctx, svc, 42); !errors.Is(err, ErrNotFound) {
+		t.Errorf("rollback to a revision that does not exist: got %v, want not found", err)
+	}
+}

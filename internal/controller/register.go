@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ferrycd/ferry/internal/router/api"
+	"github.com/ferrycd/ferry/internal/router/client"
+	"github.com/ferrycd/ferry/internal/store"
+)
+
+// register adds a started task to a router group; the router health-checks
+// it and turns it healthy. The service's config is put first when the
+// router has none; which revision's config it keeps is the loop's business
+// (snapshot.routerRev).
+func (c *Controller) register(ctx context.Context, serviceID int64, id, group string) {
+	row, err := c.d.Store.GetTask(ctx, id)
+	if err != nil || !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
+		return
+	}
+	svc, err := c.d.Store.GetService(ctx, serviceID)
+	if err != nil {
+		return
+	}
+	spec, err := c.spec(ctx, serviceID, row.Revision)
+	if err != nil {
+		return
+	}
+	name := routerName(svc)
+	if c.routerHas(serviceID) == 0 && !c.putService(ctx, svc, spec, row.Revision) {
+		return
+	}
+	target := api.Target{ID: id, Addr: row.Addr}
+	err = c.d.Router.AddTarget(ctx, name, group, target)
+	if errors.Is(err, client.ErrNotFound) && c.putService(ctx, svc, spec, row.Revision) {
+		err = c.d.Router.AddTarget(ctx, name, group, target)
+	}
+	if err != nil {
+		c.log.Warn("registering a task with the router", "task", id, "err", err)
+		return
+	}
+	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
+}
+
+func (c *Controller) putService(ctx context.Context, svc store.Service, spec RevisionSpec, rev int) bool {
+	// One put at a time, so the revision recorded is the one the router
+	// got last.
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	c.mu.Lock()
+	test := c.tests[svc.ID]
+	c.mu.Unlock()
+	if err := c.d.Router.PutService(ctx, spec.routerService(routerName(svc), test)); err != nil {
+		c.log.Warn("putting the service in the router", "service", routerName(svc), "err", err)
+		return false
+	}
+	c.mu.Lock()
+	c.put[svc.ID] = rev
+	c.routed[routerName(svc)] = svc.ID
+	c.mu.Unlock()
+	return true
+}
+
+// routerHas is the revision whose config was last put in the router for a
+// service (0: none since this controller started).
+func (c *Controller) routerHas(serviceID int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.put[serviceID]
+}
+
+// removeStray takes out of the router a target no serving task owns (left
+// by a crash, or by a router that kept an old table).
+func (c *Controller) removeStray(ctx context.Context, svc store.Service, id, group string) {
+	if _, err := c.d.Router.RemoveTarget(ctx, routerName(svc), group, id); err != nil && !errors.Is(err, client.ErrNotFound) {
+		c.log.Warn("removing a stray router target", "target", id, "err", err)
+	}
+}
+
+// isRouted reports whether row's service gets traffic through the router.
+func (c *Controller) isRouted(ctx context.Context, row store.Task) (RevisionSpec, bool) {
+	spec, err := c.spec(ctx, row.ServiceID, row.Revision)
+	return spec, err == nil && spec.routed() && c.d.Router != nil
+}

@@ -1,0 +1,164 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/ferrycd/ferry/internal/config"
+	"github.com/ferrycd/ferry/internal/store"
+)
+
+// keptRevision reports whether revision r, the i-th newest of its service,
+// stays: one of the keep newest, the live one, the rollback target or one
+// still in use.
+func keptRevision(i int, r store.Revision, keep, live, rollback int, inUse map[int]bool) bool {
+	return i < keep || r.Number == live || r.Number == rollback || inUse[r.Number]
+}
+
+// revisionsToKeep picks, from one service's revisions (newest first), the
+// artifacts of the ones that stay.
+func revisionsToKeep(revs []store.Revision, keep, live, rollback int, inUse map[int]bool) []string {
+	var out []string
+	for i, r := range revs {
+		if keptRevision(i, r, keep, live, rollback, inUse) && r.ArtifactDigest != "" {
+			out = append(out, r.ArtifactDigest)
+		}
+	}
+	return out
+}
+
+// imagesToKeep picks, from one service's revisions (newest first), the
+// images of the docker revisions that stay, and reports whether any of its
+// revisions ran on docker. A spec that cannot be read is an error: its image
+// might be one to keep.
+func imagesToKeep(revs []store.Revision, keep, live, rollback int, inUse map[int]bool) (images []string, docker bool, err error) {
+	for i, r := range revs {
+		var spec RevisionSpec
+		if err := json.Unmarshal(r.Spec, &spec); err != nil {
+			return nil, false, fmt.Errorf("%v: reading its spec: %w", r, err)
+		}
+		if spec.Runtime != config.RuntimeDocker {
+			continue
+		}
+		docker = true
+		if keptRevision(i, r, keep, live, rollback, inUse) && spec.Spec.Image != nil && spec.Spec.Image.Ref != "" {
+			images = append(images, spec.Spec.Image.Ref)
+		}
+	}
+	return images, docker, nil
+}
+
+// imageCollector is a driver that removes the images it built but those
+// kept (the docker driver).
+type imageCollector interface {
+	RemoveImages(ctx context.Context, keep []string) ([]string, error)
+}
+
+// collectImages removes the images of the docker driver but keep, when the
+// server runs one.
+func (c *Controller) collectImages(ctx context.Context, keep []string) ([]string, error) {
+	d, err := c.driverNamed(config.RuntimeDocker)
+	if err != nil {
+		return nil, nil
+	}
+	gc, ok := d.(imageCollector)
+	if !ok {
+		return nil, nil
+	}
+	slices.Sort(keep)
+	removed, err := gc.RemoveImages(ctx, slices.Compact(keep))
+	if err != nil {
+		return removed, fmt.Errorf("image retention: %w", err)
+	}
+	return removed, nil
+}
+
+// retainLater applies retention in the background after a deployment ended.
+func (c *Controller) retainLater() {
+	c.mu.Lock()
+	ctx := c.ctx
+	c.mu.Unlock()
+	if ctx == nil {
+		return
+	}
+	c.spawn(ctx, 0, "retention", func(ctx context.Context) {
+		if removed, err := c.Retain(ctx); err != nil {
+			c.log.Error("artifact retention", "err", err)
+		} else if len(removed) > 0 {
+			c.log.Info("artifact retention", "removed", removed)
+		}
+	})
+}
+
+// Retain removes the artifacts, release directories and docker images no
+// service needs: it keeps, per service, the last KeepRevisions revisions, the
+// live one, the rollback target and those of tasks or deployments in
+// flight, plus every artifact the store records that no revision uses yet
+// (built, not yet deployed). Images are collected only when a revision ran
+// on docker and the server runs a docker driver. It returns the artifact
+// digests and image IDs removed.
+func (c *Controller) Retain(ctx context.Context) ([]string, error) {
+	c.retainMu.Lock()
+	defer c.retainMu.Unlock()
+	svcs, err := c.d.Store.ListServices(ctx, store.ServiceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var keep, images []string
+	anyDocker := false
+	used := map[string]bool{}
+	for _, s := range svcs {
+		revs, err := c.d.Store.ListRevisions(ctx, s.ID, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range revs {
+			used[r.ArtifactDigest] = true
+		}
+		inUse := map[int]bool{}
+		tasks, err := c.d.Store.ListTasks(ctx, store.TaskFilter{ServiceID: s.ID, Live: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			inUse[t.Revision] = true
+		}
+		deps, err := c.d.Store.ListDeployments(ctx, s.ID, 0)
+		if err != nil {
+			return nil, err
+		}
+		rollback := 0
+		for _, d := range deps { // newest first
+			if !d.State.Terminal() {
+				inUse[d.ToRevision], inUse[d.FromRevision] = true, true
+			}
+			if rollback == 0 && d.State == store.DeploySucceeded && d.ToRevision == s.LiveRevision && d.FromRevision != s.LiveRevision {
+				rollback = d.FromRevision
+			}
+		}
+		keep = append(keep, revisionsToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)...)
+		ims, docker, err := imagesToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
+		if err != nil {
+			return nil, err
+		}
+		images, anyDocker = append(images, ims...), anyDocker || docker
+	}
+	arts, err := c.d.Store.ListArtifacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arts {
+		if !used[a.Digest] {
+			keep = append(keep, a.Digest)
+		}
+	}
+	slices.Sort(keep)
+	removed, err := c.d.Artifacts.Retain(ctx, slices.Compact(keep))
+	if err != nil || !anyDocker {
+		return removed, err
+	}
+	ids, err := c.collectImages(ctx, images)
+	return append(removed, ids...), err
+}

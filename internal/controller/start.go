@@ -1,0 +1,185 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/ferrycd/ferry/internal/runtime"
+	"github.com/ferrycd/ferry/internal/runtime/process"
+	"github.com/ferrycd/ferry/internal/store"
+)
+
+// start launches a pending task: port, release directory, driver Start, then
+// the handle is persisted. A failed launch leaves the row failed with the
+// reason, which the engine counts against the circuit breaker.
+func (c *Controller) start(ctx context.Context, serviceID int64, id string) {
+	row, err := c.d.Store.GetTask(ctx, id)
+	if err != nil || row.State != store.TaskPending {
+		return // forgotten, or launched meanwhile
+	}
+	svc, err := c.d.Store.GetService(ctx, serviceID)
+	if err != nil {
+		return
+	}
+	spec, err := c.spec(ctx, serviceID, row.Revision)
+	if err != nil {
+		c.launchFailed(ctx, svc, spec, id, 0, err)
+		return
+	}
+	drv, err := c.driverNamed(spec.Runtime)
+	if err != nil {
+		c.launchFailed(ctx, svc, spec, id, 0, err)
+		return
+	}
+	st, port, err := c.launch(ctx, drv, spec, row)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.launchFailed(ctx, svc, spec, id, port, err)
+		}
+		return
+	}
+	kept := false
+	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.GetTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.State == store.TaskPending {
+			cur.State = store.TaskStarting
+		}
+		cur.Driver, cur.Handle, cur.Port, cur.Addr, cur.StartedAt = drv.Name(), st.Handle, port, st.Addr, st.StartedAt
+		if h, err := process.ParseHandle(st.Handle); err == nil {
+			cur.PID, cur.ProcessStart = h.PID, int64(h.Start)
+		}
+		if cur.StartedAt.IsZero() {
+			cur.StartedAt = c.now()
+		}
+		_, err = tx.UpdateTask(ctx, cur)
+		kept = err == nil
+		return err
+	})
+	if !kept {
+		// The row is gone or the store failed: nothing would ever stop
+		// this process, so stop it now.
+		c.log.Error("recording a started task; stopping it", "task", id, "err", err)
+		drv.Stop(context.WithoutCancel(ctx), st.Handle, spec.Spec.StopSignal, spec.stopTimeout())
+		drv.Remove(context.WithoutCancel(ctx), st.Handle)
+		c.ports.Release(port)
+		return
+	}
+	c.event(ctx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr))
+}
+
+// launch allocates a port, unpacks the artifact and starts the task. A task
+// a crashed server had started without recording it is found and adopted.
+func (c *Controller) launch(ctx context.Context, drv runtime.Driver, spec RevisionSpec, row store.Task) (runtime.Status, int, error) {
+	port := 0
+	if spec.Spec.Port != "" {
+		p, err := c.ports.Allocate()
+		if err != nil {
+			return runtime.Status{}, 0, err
+		}
+		port = p
+	}
+	c.retainMu.RLock()
+	dir, err := c.release(ctx, spec.Artifact)
+	c.retainMu.RUnlock()
+	if err != nil {
+		return runtime.Status{}, port, err
+	}
+	st, err := drv.Start(ctx, spec.taskSpec(row.ID, row.Revision, dir, port))
+	if err == nil {
+		return st, port, nil
+	}
+	if strings.Contains(err.Error(), "already exists") {
+		if running, lerr := drv.List(ctx); lerr == nil {
+			for _, r := range running {
+				if r.ID == row.ID {
+					c.ports.Release(port)
+					return r, portOf(r.Addr), nil
+				}
+			}
+		}
+	}
+	return runtime.Status{}, port, err
+}
+
+// release is an artifact's release directory as this controller unpacked
+// it; its lock makes the tasks of a batch wait for one unpack instead of
+// each unpacking the same archive.
+type release struct {
+	sync.Mutex
+	dir string // "" until unpacked
+}
+
+// release returns the release directory of an artifact, unpacking it the
+// first time. Unpack hashes the whole artifact on every call, a cost each
+// task of a batch would pay again; a release directory is read-only and
+// stays until Retain removes it, so it is reused while it exists. Callers
+// hold retainMu shared, which keeps Retain out.
+func (c *Controller) release(ctx context.Context, digest string) (string, error) {
+	c.mu.Lock()
+	r, ok := c.releases[digest]
+	if !ok {
+		r = &release{}
+		c.releases[digest] = r
+	}
+	c.mu.Unlock()
+	r.Lock()
+	defer r.Unlock()
+	if r.dir != "" {
+		if fi, err := os.Stat(r.dir); err == nil && fi.IsDir() {
+			return r.dir, nil
+		}
+	}
+	dir, err := c.d.Artifacts.Unpack(ctx, digest)
+	if err != nil {
+		return "", err
+	}
+	r.dir = dir
+	return dir, nil
+}
+
+func (c *Controller) launchFailed(ctx context.Context, svc store.Service, spec RevisionSpec, id string, port int, cause error) {
+	c.ports.Release(port)
+	reason := newMasker(spec.secretsFor()).mask(cause.Error())
+	err := c.d.Store.Tx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.GetTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		code := -1
+		state := store.TaskFailed
+		if cur.State != store.TaskPending {
+			state = store.TaskStopped // a stop was decided before it could start
+		}
+		cur.State, cur.ExitCode, cur.LastError, cur.StoppedAt = state, &code, reason, c.now()
+		_, err = tx.UpdateTask(ctx, cur)
+		return err
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.log.Error("recording a failed launch", "task", id, "err", err)
+	}
+	c.event(ctx, svc, spec, EventTaskLaunchFailed, id, "%s failed to launch: %s", id, reason)
+}
+
+func portOf(addr string) int {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	fmt.Sscanf(addr[i+1:], "%d", &n)
+	return n
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no port)"
+	}
+	return s
+}

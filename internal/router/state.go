@@ -1,0 +1,117 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/ferrycd/ferry/internal/router/api"
+)
+
+// state is the routing table as persisted: services with their groups'
+// weights and targets, and each target's last known health. That health
+// admits no traffic by itself: a restored target is checked again, and one
+// saved healthy is re-admitted by its first passing check (restore.go).
+type state struct {
+	Version  int            `json:"version"`
+	Services []stateService `json:"services"`
+}
+
+type stateService struct {
+	api.Service
+	Groups []stateGroup `json:"groups"`
+}
+
+type stateGroup struct {
+	Name    string        `json:"name"`
+	Weight  int           `json:"weight"`
+	Targets []stateTarget `json:"targets,omitempty"`
+}
+
+type stateTarget struct {
+	api.Target
+	Health api.TargetHealth `json:"health,omitempty"` // absent in files of older routers
+}
+
+const stateVersion = 1
+
+// snapshotState captures the table. Callers hold rt.mu.
+func (rt *Router) snapshotState() state {
+	st := state{Version: stateVersion, Services: []stateService{}}
+	for _, s := range rt.services {
+		ss := stateService{Service: s.cfg, Groups: []stateGroup{}}
+		for _, g := range s.groups {
+			sg := stateGroup{Name: g.name, Weight: g.weight}
+			for _, t := range g.targets {
+				sg.Targets = append(sg.Targets, stateTarget{Target: api.Target{ID: t.id, Addr: t.addr}, Health: stateName(t.state.Load())})
+			}
+			ss.Groups = append(ss.Groups, sg)
+		}
+		st.Services = append(st.Services, ss)
+	}
+	sort.Slice(st.Services, func(i, j int) bool { return st.Services[i].Name < st.Services[j].Name })
+	return st
+}
+
+func loadState(path string) (state, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return state{}, nil
+	}
+	if err != nil {
+		return state{}, fmt.Errorf("router state: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return state{}, fmt.Errorf("router state %s: %w", path, err)
+	}
+	if st.Version != stateVersion {
+		return state{}, fmt.Errorf("router state %s: version %d, want %d", path, st.Version, stateVersion)
+	}
+	return st, nil
+}
+
+// saveState writes the file atomically: a temporary file in the same
+// directory, fsynced, renamed over the old one, then the directory fsynced so
+// that the rename itself survives a crash. An error before the rename leaves
+// the old file as it was; the caller names path in it.
+func saveState(path string, st state) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The file holds the new table from here on: failing now would leave
+	// it newer than the table the caller keeps. A directory that cannot
+	// be synced risks only the rename's durability across a power loss.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

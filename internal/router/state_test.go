@@ -1,0 +1,64 @@
+package router
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrycd/ferry/internal/router/api"
+)
+
+// TestStateSurvivesRestart: a new router on the same state file serves the
+// same table; restored targets are checked again before taking traffic.
+func TestStateSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "router.state.json")
+	b := newBackend(t, "b1")
+	hc := fastHealth
+	hc.Interval = 50 * time.Millisecond
+	rt1, _ := startRouter(t, Options{StatePath: path})
+	mustSetup(t, rt1, api.Service{Name: "app/prod/web", Routes: []api.Route{{Host: "web.test"}}, Health: hc}, map[string][]*backend{"v7": {b}})
+	if err := rt1.SetWeights("app/prod/web", map[string]int{"v7": 100}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", fi, err)
+	}
+	rt1.Close()
+
+	b.sick.Store(true)
+	rt2, base := startRouter(t, Options{StatePath: path})
+	st, err := rt2.Service("app/prod/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Groups) != 1 || st.Groups[0].Weight != 100 || st.Groups[0].Targets[0].Addr != b.addr() {
+		t.Fatalf("restored %+v", st)
+	}
+	if h := st.Groups[0].Targets[0].Health; h != api.TargetInitial {
+		t.Fatalf("restored target is %s, want initial", h)
+	}
+	if code, _, _ := get(t, http.DefaultClient, base, "web.test", "/"); code != http.StatusServiceUnavailable {
+		t.Fatalf("restored, unchecked target took traffic: %d", code)
+	}
+	b.sick.Store(false)
+	waitHealthy(t, rt2, "app/prod/web")
+	if code, body, _ := get(t, http.DefaultClient, base, "web.test", "/"); code != 200 || body != "b1" {
+		t.Fatalf("after checks: %d %q", code, body)
+	}
+	// No temporary files are left beside the state.
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	if len(ents) != 1 {
+		t.Fatalf("state dir holds %v", ents)
+	}
+}
+
+func TestCorruptStateIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	os.WriteFile(path, []byte("{not json"), 0o600)
+	if _, err := New(Options{StatePath: path, Logger: quietLog}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("corrupt state: %v, want an error naming the file", err)
+	}
+}

@@ -1,0 +1,142 @@
+package rig
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TaskProc is a live task process of a home, as /proc shows it.
+type TaskProc struct {
+	PID      int
+	Task     string // FERRY_TASK_ID
+	Revision int    // FERRY_REVISION
+}
+
+// TaskProcs finds the live (not zombie) processes whose environment names a
+// ferry task and whose working directory (a release directory) is under
+// home: the ground truth the store is checked against. (The process driver
+// does not pass FERRY_HOME to tasks.)
+func TaskProcs(home string) []TaskProc {
+	root, err := filepath.EvalSymlinks(home)
+	if err != nil {
+		return nil
+	}
+	var out []TaskProc
+	for _, pid := range pids() {
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil || !strings.HasPrefix(cwd, root+"/") {
+			continue
+		}
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil || Zombie(pid) {
+			continue
+		}
+		p := TaskProc{PID: pid}
+		for _, kv := range bytes.Split(environ, []byte{0}) {
+			k, v, _ := strings.Cut(string(kv), "=")
+			switch k {
+			case "FERRY_TASK_ID":
+				p.Task = v
+			case "FERRY_REVISION":
+				p.Revision, _ = strconv.Atoi(v)
+			}
+		}
+		if p.Task != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ShimTasks counts the live shims of home (`ferry shim run
+// HOME/run/tasks/ID`) per task id.
+func ShimTasks(home string) map[string]int {
+	prefix := filepath.Join(home, "run", "tasks") + "/"
+	out := map[string]int{}
+	for _, pid := range pids() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || Zombie(pid) {
+			continue
+		}
+		argv := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		if n := len(argv); n >= 3 && argv[n-3] == "shim" && argv[n-2] == "run" && strings.HasPrefix(argv[n-1], prefix) {
+			out[strings.TrimPrefix(argv[n-1], prefix)]++
+		}
+	}
+	return out
+}
+
+func pids() []int {
+	ents, _ := os.ReadDir("/proc")
+	out := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Zombie reports whether pid is gone or a zombie.
+func Zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(f) == 0 || f[0] == "Z" || f[0] == "X"
+}
+
+// WaitGone polls until pid is gone or a zombie.
+func WaitGone(pid int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if Zombie(pid) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Usage is a process's resource use at one moment.
+type Usage struct {
+	RSS     int64 // bytes
+	Threads int
+	FDs     int
+}
+
+// Measure reads pid's RSS and thread count from /proc/PID/status and counts
+// its open descriptors in /proc/PID/fd.
+func Measure(pid int) (Usage, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Usage{}, err
+	}
+	var u Usage
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			u.RSS = kb << 10
+		case "Threads":
+			u.Threads, _ = strconv.Atoi(f[0])
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return Usage{}, err
+	}
+	u.FDs = len(fds)
+	return u, nil
+}
