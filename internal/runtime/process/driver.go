@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -34,6 +35,12 @@ type Driver struct {
 	// BaseEnv is where tasks take PATH, HOME, TZ and the like from; nil
 	// means this process's environment.
 	BaseEnv []string
+	// Spares is the most shims kept started ahead of need (spares.go); 0
+	// keeps none, so every Start pays the shim's start-up. Close ends them.
+	Spares int
+
+	poolOnce sync.Once
+	pool     *sparePool
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -131,42 +138,24 @@ func (d *Driver) startShim(ctx context.Context, dir string, ss shimSpec) (runtim
 	if err := writeJSON(filepath.Join(dir, specFile), ss); err != nil {
 		return runtime.Status{}, err
 	}
-	diag, err := os.OpenFile(filepath.Join(dir, shimLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return runtime.Status{}, err
-	}
-	defer diag.Close()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return runtime.Status{}, err
-	}
-	defer readyR.Close()
-	shim := exec.Command(ss.ShimArgv[0], append(ss.ShimArgv[1:], "run", dir)...)
-	// The shim needs nothing of the server's environment, and must not see
-	// its secrets.
-	shim.Env = []string{"PATH=" + defaultPath}
-	shim.Stdout, shim.Stderr = diag, diag
-	shim.ExtraFiles = []*os.File{readyW}
-	shim.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = shim.Start()
-	readyW.Close()
-	if err != nil {
-		return runtime.Status{}, fmt.Errorf("starting shim %s: %w", ss.ShimArgv[0], err)
-	}
-	// Reap the shim if it ends while this process lives; if this process
-	// dies first, init adopts it.
-	go shim.Wait()
-
 	deadline := time.Now().Add(startTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	readyR.SetReadDeadline(deadline)
-	line, _ := bufio.NewReader(readyR).ReadString('\n')
-	report := strings.TrimSpace(line)
+	sp, done := d.takeSpare()
+	defer done()
+	report, handed := "", false
+	if sp != nil {
+		report, handed = sp.handOver(dir, deadline)
+	}
+	if !handed {
+		var err error
+		if report, err = startColdShim(dir, ss.ShimArgv, deadline); err != nil {
+			return runtime.Status{}, err
+		}
+	}
 	if report != "ok" {
 		if report == "" {
-			shim.Process.Kill()
 			report = "the shim exited or timed out without reporting"
 			if diagText, _ := os.ReadFile(filepath.Join(dir, shimLog)); len(diagText) > 0 {
 				report += ": " + strings.TrimSpace(string(diagText))
@@ -180,6 +169,44 @@ func (d *Driver) startShim(ctx context.Context, dir string, ss shimSpec) (runtim
 	}
 	return runtime.Status{ID: ss.ID, Handle: rec.handle(ss.ID).String(), Running: true, ExitCode: -1,
 		StartedAt: rec.StartedAt, Addr: addr(ss.Port)}, nil
+}
+
+// startColdShim starts `ferry shim run DIR` and returns its report: "ok",
+// "error: …", or "" when it exited or timed out without one (it is killed).
+func startColdShim(dir string, shimArgv []string, deadline time.Time) (string, error) {
+	diag, err := os.OpenFile(filepath.Join(dir, shimLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer diag.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	defer readyR.Close()
+	shim := exec.Command(shimArgv[0], append(shimArgv[1:], "run", dir)...)
+	// The shim needs nothing of the server's environment, and must not see
+	// its secrets.
+	shim.Env = []string{"PATH=" + defaultPath}
+	shim.Dir = dir // as superviseTask sets it: the task it supervises
+	shim.Stdout, shim.Stderr = diag, diag
+	shim.ExtraFiles = []*os.File{readyW}
+	shim.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = shim.Start()
+	readyW.Close()
+	if err != nil {
+		return "", fmt.Errorf("starting shim %s: %w", shimArgv[0], err)
+	}
+	// Reap the shim if it ends while this process lives; if this process
+	// dies first, init adopts it.
+	go shim.Wait()
+	readyR.SetReadDeadline(deadline)
+	line, _ := bufio.NewReader(readyR).ReadString('\n')
+	report := strings.TrimSpace(line)
+	if report == "" {
+		shim.Process.Kill()
+	}
+	return report, nil
 }
 
 func addr(port int) string {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,9 +19,25 @@ import (
 
 // ShimMain is the hidden `ferry shim` command: args are "run <state-dir>"
 // (supervise one task; the driver passes a pipe on fd 3 to learn that the task
-// started) or "exec <state-dir>" (the shim's helper: apply the task's limits
-// to itself, then execve the task). It returns the process exit code.
+// started), "spare" (a spare shim: read the state directory from fd 4, then
+// as run; exit quietly at EOF) or "exec <state-dir>" (the shim's helper:
+// apply the task's limits to itself, then execve the task). It returns the
+// process exit code.
 func ShimMain(args []string) int {
+	if len(args) == 1 && args[0] == "spare" {
+		// fds 3 and 4 must not leak into the task: the driver waits for
+		// fd 3 to close.
+		syscall.CloseOnExec(3)
+		dir, ok := awaitTask(os.NewFile(4, "control"))
+		if !ok {
+			return 0 // the driver went away before needing this spare
+		}
+		if err := superviseTask(dir, os.NewFile(3, "ready")); err != nil {
+			fmt.Fprintf(os.Stderr, "ferry shim: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if len(args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: ferry shim run|exec STATE-DIR")
 		return 2
@@ -28,7 +45,6 @@ func ShimMain(args []string) int {
 	var err error
 	switch args[0] {
 	case "run":
-		// fd 3 must not leak into the task: the driver waits for it to close.
 		syscall.CloseOnExec(3)
 		err = superviseTask(args[1], os.NewFile(3, "ready"))
 	case "exec":
@@ -63,6 +79,12 @@ func superviseTask(stateDir string, ready *os.File) (err error) {
 	if err := readJSON(filepath.Join(stateDir, specFile), &spec); err != nil {
 		return err
 	}
+	// The shim's working directory says which task it supervises (a spare's
+	// command line cannot), and pins nothing: the driver removes the
+	// directory only after the shim has exited.
+	if err := os.Chdir(stateDir); err != nil {
+		return err
+	}
 	logs, err := openRotator(spec.LogDir, spec.LogMaxBytes, spec.LogKeep)
 	if err != nil {
 		return fmt.Errorf("task log: %w", err)
@@ -72,7 +94,7 @@ func superviseTask(stateDir string, ready *os.File) (err error) {
 	if err != nil {
 		return err
 	}
-	helper := exec.Command(spec.ShimArgv[0], append(spec.ShimArgv[1:], "exec", stateDir)...)
+	helper := taskCommand(stateDir, spec)
 	helper.Stdout, helper.Stderr = outW, outW
 	helper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Subscribe before the start so a stop signal never finds us unready.
@@ -167,6 +189,37 @@ func copyLines(w io.Writer, r io.Reader) {
 			return
 		}
 	}
+}
+
+// awaitTask reads the state directory a spare shim is given, then points
+// the shim's diagnostics at that task's shim log. ok is false at EOF.
+func awaitTask(ctl *os.File) (dir string, ok bool) {
+	line, err := bufio.NewReader(ctl).ReadString('\n')
+	ctl.Close()
+	dir = strings.TrimSuffix(line, "\n")
+	if err != nil || !filepath.IsAbs(dir) {
+		return "", false
+	}
+	if diag, err := os.OpenFile(filepath.Join(dir, shimLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+		unix.Dup3(int(diag.Fd()), 1, 0)
+		unix.Dup3(int(diag.Fd()), 2, 0)
+		diag.Close()
+	}
+	return dir, true
+}
+
+// taskCommand is how the shim starts its task: directly when nothing needs
+// setting between fork and exec, through the exec helper (a second start-up
+// of this binary) when rlimits or a cgroup must be applied first.
+func taskCommand(stateDir string, spec shimSpec) *exec.Cmd {
+	if len(rlimits(spec.Limits)) > 0 || spec.Cgroup.Dir != "" {
+		return exec.Command(spec.ShimArgv[0], append(spec.ShimArgv[1:], "exec", stateDir)...)
+	}
+	cmd := &exec.Cmd{Path: spec.Path, Args: spec.Args, Env: spec.Env, Dir: spec.Dir}
+	if len(cmd.Env) == 0 {
+		cmd.Env = []string{} // never the shim's own environment
+	}
+	return cmd
 }
 
 // execTask runs in the shim's helper process: it limits itself, joins the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,10 +54,15 @@ func TaskProcs(home string) []TaskProc {
 	return out
 }
 
-// ShimTasks counts the live shims of home (`ferry shim run
-// HOME/run/tasks/ID`) per task id.
+// ShimTasks counts the live shims of home per task id: `ferry shim run|spare`
+// processes whose working directory is the task's state directory,
+// HOME/run/tasks/ID (a spare's command line does not name its task).
 func ShimTasks(home string) map[string]int {
-	prefix := filepath.Join(home, "run", "tasks") + "/"
+	root, err := filepath.EvalSymlinks(home)
+	if err != nil {
+		return nil
+	}
+	prefix := filepath.Join(root, "run", "tasks") + "/"
 	out := map[string]int{}
 	for _, pid := range pids() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -64,8 +70,11 @@ func ShimTasks(home string) map[string]int {
 			continue
 		}
 		argv := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-		if n := len(argv); n >= 3 && argv[n-3] == "shim" && argv[n-2] == "run" && strings.HasPrefix(argv[n-1], prefix) {
-			out[strings.TrimPrefix(argv[n-1], prefix)]++
+		if !slices.Contains(argv, "shim") || !(slices.Contains(argv, "run") || slices.Contains(argv, "spare")) {
+			continue
+		}
+		if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && strings.HasPrefix(cwd, prefix) {
+			out[strings.TrimPrefix(cwd, prefix)]++
 		}
 	}
 	return out
