@@ -118,8 +118,15 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			}
 			c.spawn(ctx, id, key, func(ctx context.Context) { c.runHook(ctx, svc, a) })
 		case deploy.StartTask:
-			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.start(ctx, id, a.ID) })
+			c.spawn(ctx, id, a.ID, func(ctx context.Context) {
+				if c.start(ctx, id, a.ID) && a.Register != "" {
+					c.register(ctx, id, a.ID, a.Register)
+				}
+			})
 		case deploy.RegisterTask:
+			if sn.groups[a.ID] == a.Group {
+				continue // registered since the router was read: restated only
+			}
 			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.register(ctx, id, a.ID, a.Group) })
 		case deploy.StopTask:
 			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.stop(ctx, id, a.ID) })

@@ -15,32 +15,33 @@ import (
 
 // start launches a pending task: port, release directory, driver Start, then
 // the handle is persisted. A failed launch leaves the row failed with the
-// reason, which the engine counts against the circuit breaker.
-func (c *Controller) start(ctx context.Context, serviceID int64, id string) {
+// reason, which the engine counts against the circuit breaker. It reports
+// whether the task was launched and recorded.
+func (c *Controller) start(ctx context.Context, serviceID int64, id string) bool {
 	row, err := c.d.Store.GetTask(ctx, id)
 	if err != nil || row.State != store.TaskPending {
-		return // forgotten, or launched meanwhile
+		return false // forgotten, or launched meanwhile
 	}
 	svc, err := c.d.Store.GetService(ctx, serviceID)
 	if err != nil {
-		return
+		return false
 	}
 	spec, err := c.spec(ctx, serviceID, row.Revision)
 	if err != nil {
 		c.launchFailed(ctx, svc, spec, id, 0, err)
-		return
+		return false
 	}
 	drv, err := c.driverNamed(spec.Runtime)
 	if err != nil {
 		c.launchFailed(ctx, svc, spec, id, 0, err)
-		return
+		return false
 	}
 	st, port, err := c.launch(ctx, drv, spec, row)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.launchFailed(ctx, svc, spec, id, port, err)
 		}
-		return
+		return false
 	}
 	kept := false
 	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
@@ -69,9 +70,10 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id string) {
 		drv.Stop(context.WithoutCancel(ctx), st.Handle, spec.Spec.StopSignal, spec.stopTimeout())
 		drv.Remove(context.WithoutCancel(ctx), st.Handle)
 		c.ports.Release(port)
-		return
+		return false
 	}
 	c.event(ctx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr))
+	return true
 }
 
 // launch allocates a port, unpacks the artifact and starts the task. A task

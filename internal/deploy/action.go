@@ -19,11 +19,15 @@ type Action interface{ action() }
 
 // StartTask launches a new task. Record: a pending task row with this id
 // (an upsert: Reconcile restates StartTask for a task still pending, e.g.
-// after a crash between record and effect). Effect: runtime Start.
+// after a crash between record and effect). Effect: runtime Start, then,
+// when Register names a group, the RegisterTask effect at once: nothing
+// (no launch hook, no before_traffic hold) has to come between, so the
+// task needs no second pass to reach the router.
 type StartTask struct {
 	ID         string
 	Revision   int
 	Generation int
+	Register   string
 }
 
 // RegisterTask adds a started task to a router group; the router then

@@ -115,3 +115,46 @@ func TestLaunchHook(t *testing.T) {
 		}
 	})
 }
+
+// A task starts with its router group named, to be registered as soon as
+// it is launched, unless a hook must run first: launch runs in the task
+// before it joins, before_traffic holds a rolling deployment's new tasks.
+func TestStartTaskRegistersAtOnceUnlessAHookComesFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params Params
+		want   string
+	}{
+		{"rolling", Params{}, RollingGroup},
+		{"canary: the deployment's new group", Params{Strategy: StrategyCanary, Steps: []Step{{Weight: 10}}}, "r2"},
+		{"blue/green: the deployment's new group", Params{Strategy: StrategyBlueGreen}, "r2"},
+		{"launch hook", Params{Hooks: map[HookName]OnFailure{HookLaunch: OnFailureRollback}}, ""},
+		{"before_traffic hook", Params{Hooks: map[HookName]OnFailure{HookBeforeTraffic: OnFailureRollback}}, ""},
+		{"after_traffic hook only", Params{Hooks: map[HookName]OnFailure{HookAfterTraffic: OnFailureRollback}}, RollingGroup},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 2, tc.params)
+			w.deploy("d1", KindDeploy, 2)
+			var starts []StartTask
+			for range 5 {
+				for _, a := range w.reconcileOnce().Actions {
+					if s, ok := a.(StartTask); ok {
+						starts = append(starts, s)
+					}
+				}
+				if len(starts) > 0 {
+					break
+				}
+				w.tick()
+			}
+			if len(starts) == 0 {
+				t.Fatalf("no task started\n%s", w.dump())
+			}
+			for _, s := range starts {
+				if s.Register != tc.want {
+					t.Fatalf("%s: Register %q, want %q", s.ID, s.Register, tc.want)
+				}
+			}
+		})
+	}
+}

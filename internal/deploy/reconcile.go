@@ -91,7 +91,7 @@ func (p *planner) start(rev, gen int, why string) {
 	p.svc.Seq++
 	p.svcDirty = true
 	id := fmt.Sprintf("%s-r%d-%d", p.s.Service, rev, p.svc.Seq)
-	p.emit(StartTask{ID: id, Revision: rev, Generation: gen})
+	p.emit(p.startTask(Task{ID: id, Revision: rev, Generation: gen}))
 	p.event(EventTaskStarting, p.depID(), id, "starting %s (r%d): %s", id, rev, why)
 }
 
@@ -254,7 +254,7 @@ func (p *planner) restate() {
 		}
 		switch {
 		case t.State == TaskPending:
-			p.emit(StartTask{ID: t.ID, Revision: t.Revision, Generation: t.Generation})
+			p.emit(p.startTask(t))
 		case t.State == TaskStarting:
 			if p.launched(t) && !(p.holdNew && p.dep.isNew(t)) {
 				p.emit(RegisterTask{ID: t.ID, Group: p.groupOf(t)})
@@ -263,6 +263,19 @@ func (p *planner) restate() {
 			p.emit(StopTask{ID: t.ID, Reason: t.StopReason})
 		}
 	}
+}
+
+// startTask starts t and registers it as soon as it is launched when no
+// hook must run first: a launch hook runs in the task before it joins, and
+// before_traffic holds a rolling deployment's new tasks back.
+func (p *planner) startTask(t Task) StartTask {
+	a := StartTask{ID: t.ID, Revision: t.Revision, Generation: t.Generation}
+	_, launch := p.s.Params.Hooks[HookLaunch]
+	_, before := p.s.Params.Hooks[HookBeforeTraffic]
+	if !launch && !before {
+		a.Register = p.groupOf(t)
+	}
+	return a
 }
 
 // groupOf is the router group a task joins: its deployment's new group

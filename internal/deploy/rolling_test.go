@@ -128,7 +128,7 @@ func TestCircuitBreakerRollsBack(t *testing.T) {
 // tasks are gone, so the rollback must start the old revision again.
 func TestRollbackAfterOldStopped(t *testing.T) {
 	w := newWorld(t, 3, Params{})
-	w.behave[2] = behaviour{HealthyAfter: 1, Fail: "unhealthy", FailAfter: 6}
+	w.behave[2] = behaviour{HealthyAfter: 1, Fail: "unhealthy", FailAfter: 5}
 	w.deploy("d1", KindDeploy, 2)
 	oldLeft := -1
 	w.onPlan = func(w *world, p Plan) {
@@ -154,7 +154,7 @@ func TestRollbackAfterOldStopped(t *testing.T) {
 // deployment ends failed, says so, and the tasks that serve keep serving.
 func TestRollbackThatFails(t *testing.T) {
 	w := newWorld(t, 3, Params{})
-	w.behave[2] = behaviour{HealthyAfter: 1, Fail: "unhealthy", FailAfter: 6}
+	w.behave[2] = behaviour{HealthyAfter: 1, Fail: "unhealthy", FailAfter: 5}
 	w.deploy("d1", KindDeploy, 2)
 	for range 60 {
 		w.reconcileOnce()

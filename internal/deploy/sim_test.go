@@ -184,20 +184,27 @@ func (w *world) record(p Plan) {
 	}
 }
 
+func (w *world) register(id, group string) {
+	if st := w.tasks[id]; st != nil && st.State == TaskStarting {
+		st.State, st.registeredAt, st.Group = TaskRunning, w.now, group
+		if _, ok := w.router.Weights[group]; !ok {
+			w.router.Weights[group] = 0
+		}
+	}
+}
+
 func (w *world) perform(p Plan) {
 	for _, a := range p.Actions {
 		switch a := a.(type) {
 		case StartTask:
 			if st := w.tasks[a.ID]; st != nil && st.State == TaskPending {
 				st.State, st.StartedAt = TaskStarting, w.now
-			}
-		case RegisterTask:
-			if st := w.tasks[a.ID]; st != nil && st.State == TaskStarting {
-				st.State, st.registeredAt, st.Group = TaskRunning, w.now, a.Group
-				if _, ok := w.router.Weights[a.Group]; !ok {
-					w.router.Weights[a.Group] = 0
+				if a.Register != "" {
+					w.register(a.ID, a.Register)
 				}
 			}
+		case RegisterTask:
+			w.register(a.ID, a.Group)
 		case SetWeights:
 			for g := range w.router.Weights {
 				w.router.Weights[g] = a.Weights[g]

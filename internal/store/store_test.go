@@ -97,6 +97,11 @@ func TestWALModeIsOn(t *testing.T) {
 	if _, err := os.Stat(s.Path() + "-wal"); err != nil {
 		t.Fatalf("no write-ahead log beside the store: %v", err)
 	}
+	// NORMAL (1): durable across a killed process without an fsync per
+	// commit; FULL would put the disk on every step's path.
+	if got := pragma(t, s.w, "synchronous"); got != "1" {
+		t.Fatalf("writer synchronous = %s, want 1 (NORMAL)", got)
+	}
 }
 
 func TestReopenIsIdempotent(t *testing.T) {
