@@ -30,6 +30,7 @@ func (rt *Router) freeze() handover {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.frozen = true
+	rt.file.freeze() // after a health write under way: the file is the successor's
 	h := handover{State: rt.snapshotState(), Health: map[string]api.TargetHealth{}}
 	for _, s := range rt.services {
 		for _, g := range s.groups {
@@ -44,6 +45,7 @@ func (rt *Router) freeze() handover {
 func (rt *Router) thaw() {
 	rt.mu.Lock()
 	rt.frozen = false
+	rt.file.thaw()
 	rt.mu.Unlock()
 }
 

@@ -85,14 +85,20 @@ func (h *healthSaver) run(rt *Router) {
 func (rt *Router) healthChanged() { rt.saver.changed() }
 
 // saveHealth writes the state file with the current health, unless the
-// router has handed its table (and its file) to a successor.
+// router has handed its table (and its file) to a successor. Only the
+// snapshot is taken under rt.mu: the write happens outside it, so admin
+// calls never queue behind a health write's fsync; stateFile orders it
+// with the writes of changes.
 func (rt *Router) saveHealth() error {
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if rt.frozen {
+		rt.mu.Unlock()
 		return nil
 	}
-	if err := saveState(rt.opts.StatePath, rt.snapshotState()); err != nil {
+	rt.gen++
+	gen, st := rt.gen, rt.snapshotState()
+	rt.mu.Unlock()
+	if err := rt.file.write(rt.opts.StatePath, gen, st); err != nil {
 		return fmt.Errorf("router state %s: %w", rt.opts.StatePath, err)
 	}
 	return nil

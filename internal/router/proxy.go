@@ -65,7 +65,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := normalizeHost(r.Host)
 	v := rt.table.Load().lookup(host, r.URL.Path)
 	if v == nil {
-		http.Error(w, fmt.Sprintf("ferry: no service is routed at %s%s", host, r.URL.Path), http.StatusNotFound)
+		refuse(w, r, http.StatusNotFound, fmt.Sprintf("ferry: no service is routed at %s%s", host, r.URL.Path))
 		return
 	}
 	if r.ContentLength > rt.opts.MaxBodyBytes {
@@ -84,7 +84,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gi, setSticky = v.pickGroup(stdHeaders(r.Header), host, rand.IntN)
 	}
 	if gi < 0 {
-		http.Error(w, fmt.Sprintf("ferry: service %s has no healthy target", v.name), http.StatusServiceUnavailable)
+		refuse(w, r, http.StatusServiceUnavailable, fmt.Sprintf("ferry: service %s has no healthy target", v.name))
 		rt.record(v, nil, start, http.StatusServiceUnavailable)
 		return
 	}
@@ -235,18 +235,31 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("Connection", "close")
 		http.Error(w, fmt.Sprintf("ferry: request body not received within %s", rt.opts.ReadTimeout), http.StatusRequestTimeout)
 	case errors.Is(err, errNoTarget):
-		http.Error(w, fmt.Sprintf("ferry: service %s has no healthy target", a.view.name), http.StatusServiceUnavailable)
+		refuse(w, r, http.StatusServiceUnavailable, fmt.Sprintf("ferry: service %s has no healthy target", a.view.name))
 	case r.Context().Err() != nil:
 		w.WriteHeader(499) // the client went away; nobody reads this
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			http.Error(w, "ferry: target timed out", http.StatusGatewayTimeout)
+			refuse(w, r, http.StatusGatewayTimeout, "ferry: target timed out")
 			return
 		}
 		rt.log.Warn("router: upstream error", "service", a.view.name, "err", err)
-		http.Error(w, "ferry: bad gateway", http.StatusBadGateway)
+		refuse(w, r, http.StatusBadGateway, "ferry: bad gateway")
 	}
+}
+
+// refuse answers r with an error of the router's own. A request that came
+// with a body closes its connection after the answer, and reading the rest
+// of that body stops at once: net/http would otherwise read up to 256 KiB
+// of it when the request ends, a read that no deadline bounds on this path
+// — a client announcing a huge chunk could hold the connection forever.
+func refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	http.Error(w, msg, code)
 }
 
 type deadliner interface {

@@ -22,7 +22,9 @@ type Router struct {
 
 	mu       sync.Mutex // admin changes
 	services map[string]*service
-	frozen   bool // handing over to a successor: changes are refused
+	frozen   bool   // handing over to a successor: changes are refused
+	gen      uint64 // numbers the table's snapshots, in rt.mu order
+	file     stateFile
 
 	table atomic.Pointer[table]
 
@@ -187,7 +189,8 @@ func (rt *Router) persist() error {
 	if rt.opts.StatePath == "" {
 		return nil
 	}
-	if err := saveState(rt.opts.StatePath, rt.snapshotState()); err != nil {
+	rt.gen++
+	if err := rt.file.write(rt.opts.StatePath, rt.gen, rt.snapshotState()); err != nil {
 		err = storageError(rt.opts.StatePath, err)
 		rt.log.Error("router: change refused", "err", err)
 		return err

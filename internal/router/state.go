@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/ferrycd/ferry/internal/router/api"
 )
@@ -74,10 +75,51 @@ func loadState(path string) (state, error) {
 	return st, nil
 }
 
+// stateFile serialises the writes of the state file: a change's (under
+// rt.mu, before the change is applied) and the health saver's (outside
+// it). A snapshot older than one already written is dropped, so the file
+// never goes back to an older table. Its zero value is ready.
+type stateFile struct {
+	mu      sync.Mutex
+	written uint64 // generation of the snapshot in the file
+	frozen  bool   // handed over: the successor writes the file now
+}
+
+// write saves st, snapshot number gen, unless a newer one is in the file.
+func (f *stateFile) write(path string, gen uint64, st state) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frozen || gen <= f.written {
+		return nil
+	}
+	if err := saveState(path, st); err != nil {
+		return err
+	}
+	f.written = gen
+	return nil
+}
+
+// freeze waits for a write under way and refuses every later one; thaw
+// lifts that.
+func (f *stateFile) freeze() {
+	f.mu.Lock()
+	f.frozen = true
+	f.mu.Unlock()
+}
+
+func (f *stateFile) thaw() {
+	f.mu.Lock()
+	f.frozen = false
+	f.mu.Unlock()
+}
+
 // saveState writes the file atomically: a temporary file in the same
-// directory, fsynced, renamed over the old one, then the directory fsynced so
-// that the rename itself survives a crash. An error before the rename leaves
-// the old file as it was; the caller names path in it.
+// directory, fsynced (a power loss never leaves a torn table that would
+// keep the router from starting), then renamed over the old one. The
+// directory is not fsynced: a rename lost to a power loss brings back the
+// previous table, which is whole, and every task is gone with the power
+// anyway; the server registers the new ones. An error before the rename
+// leaves the old file as it was; the caller names path in it.
 func saveState(path string, st state) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -103,15 +145,5 @@ func saveState(path string, st state) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// The file holds the new table from here on: failing now would leave
-	// it newer than the table the caller keeps. A directory that cannot
-	// be synced risks only the rename's durability across a power loss.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return os.Rename(tmp, path)
 }
