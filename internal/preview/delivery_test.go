@@ -3,6 +3,7 @@ package preview
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,9 @@ func TestPushesDeployStagingAndDeletedBranchesGo(t *testing.T) {
 		})
 		return b
 	}
-	f.repo.write(map[string]string{"version": "main-2"})
+	yaml := strings.ReplaceAll(definition, "{{extra}}", "")
+	yaml = strings.Replace(yaml, "run: mkdir", "run: echo compiling for staging && mkdir", 1)
+	f.repo.write(map[string]string{"version": "main-2", "ferry.yaml": yaml})
 	main := f.repo.commit("main 2")
 	f.repo.git("push", "--quiet", "origin", "main")
 	f.enqueue(t, "p1", "push", push("main", main, false))
@@ -153,6 +156,19 @@ func TestPushesDeployStagingAndDeletedBranchesGo(t *testing.T) {
 	deploys, _, _ := f.envs.snapshot()
 	if len(deploys) != 1 || deploys[0].Environment != "staging" || deploys[0].GitSHA != main || deploys[0].Services["web"].Count != 2 {
 		t.Fatalf("push to main: deploys %+v, want staging with its overlay", deploys)
+	}
+	// The build streamed into staging's trace, between its start and end.
+	evs, err := f.st.ListEvents(context.Background(), store.EventFilter{App: "shop", Env: "staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace []string
+	for _, e := range evs {
+		trace = append(trace, e.Type+": "+e.Message)
+	}
+	if want := []string{"build.started", "build.output: [app] compiling for staging", "build.succeeded"}; len(trace) < 3 ||
+		!strings.HasPrefix(trace[0], want[0]) || !slices.Contains(trace, want[1]) || !strings.HasPrefix(trace[len(trace)-1], want[2]) {
+		t.Fatalf("staging's trace after the push:\n%s\nwant %q first, the build's output, %q last", strings.Join(trace, "\n"), want[0], want[2])
 	}
 	sha := f.repo.branch("gone", "g")
 	f.enqueue(t, "p2", "pull_request", prPayload("opened", 4, "gone", sha, false))

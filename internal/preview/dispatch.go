@@ -133,12 +133,19 @@ func (m *Manager) deployPush(ctx context.Context, ev github.Event) error {
 	if err != nil {
 		return permanent(fmt.Errorf("%.12s: %w", sha, err))
 	}
+	// The push's trace is its environment's: no preview owns it.
+	trace := store.Preview{App: def.App, Env: m.cfg.PushEnv}
+	m.event(ctx, trace, "build.started", "building %s %s at %.12s for %s", ev.Repo, ev.Branch, sha, m.cfg.PushEnv)
 	res, err := build.Build(ctx, build.Options{
 		RepoDir: dir, Commit: sha, Steps: buildSteps(def.Build.Steps), Output: def.Build.Output, Home: m.cfg.Home,
+		Log: &eventLog{m: m, ctx: ctx, p: trace, mask: def.Mask},
 	})
 	if err != nil {
-		return permanent(fmt.Errorf("build of %s at %.12s: %s", ev.Repo, sha, def.Mask(err.Error())))
+		err = fmt.Errorf("build of %s at %.12s: %s", ev.Repo, sha, def.Mask(err.Error()))
+		m.event(ctx, trace, "build.failed", "%s", err)
+		return permanent(err)
 	}
+	m.event(ctx, trace, "build.succeeded", "built %s at %.12s: %s", ev.Repo, sha, res.Digest)
 	req := Deploy{
 		App: def.App, Environment: m.cfg.PushEnv, Runtime: def.Runtime, Services: map[string]config.Service{},
 		Secrets: def.SecretValues(), Artifact: res.Digest, GitSHA: sha,
