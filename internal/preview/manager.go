@@ -157,7 +157,10 @@ func keyOf(p store.Preview) store.PreviewKey {
 // state is what a preview needs besides its row: the artifact it runs (for
 // its hooks) and its GitHub deployment and comment.
 type state struct {
-	Source     string `json:"source,omitempty"`
+	// Hosts are every host the preview's services claim (the main one is
+	// also the row's Host): what another preview's host must not be.
+	Hosts      []string `json:"hosts,omitempty"`
+	Source     string   `json:"source,omitempty"`
 	Artifact   string `json:"artifact,omitempty"`
 	Deployment int64  `json:"github_deployment,omitempty"`
 	Comment    int64  `json:"github_comment,omitempty"`

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,44 @@ func TestBranchesThatSlugAlikeGetDistinctHosts(t *testing.T) {
 	}
 	if hosts[0] != "feature-a.localhost" {
 		t.Errorf("the first branch keeps the plain slug, got %s", hosts[0])
+	}
+}
+
+// A second routed service's host (<service>-<slug>) is a host too: branch
+// "api-x" must not get the host branch "x"'s api service has, whichever
+// preview came first.
+func TestSecondServiceHostsNeverCollideWithAnotherBranch(t *testing.T) {
+	f := newFixture(t, "", nil)
+	ctx := context.Background()
+	two := strings.ReplaceAll(definition, "{{extra}}", "  ttl: 1h")
+	two = strings.Replace(two, "services:\n", "services:\n  api:\n    command: [./web]\n    port: http\n    routes: [{host: api.example.com}]\n", 1)
+	f.repo.write(map[string]string{"ferry.yaml": two})
+	f.repo.commit("an api service")
+	f.repo.git("push", "--quiet", "origin", "main")
+	claimed := map[string]string{} // host → branch
+	pr := 0
+	for _, pair := range [][2]string{{"x", "api-x"}, {"api-y", "y"}} {
+		for _, b := range pair {
+			pr++
+			sha := f.repo.branch(b, "v"+b)
+			p, err := f.m.Upsert(ctx, Change{Repo: "acme/shop", PR: pr, Branch: b, SHA: sha})
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			hosts := f.m.loadState(ctx, p.ID).Hosts
+			if len(hosts) != 2 || !slices.Contains(hosts, p.Host) {
+				t.Fatalf("%s: hosts %v, want its main host %s and its api host", b, hosts, p.Host)
+			}
+			for _, h := range hosts {
+				if other, ok := claimed[h]; ok {
+					t.Fatalf("%s claims %s, already branch %s's", b, h, other)
+				}
+				claimed[h] = b
+			}
+		}
+	}
+	if claimed["x.localhost"] != "x" || claimed["api-x.localhost"] != "x" || claimed["api-y.localhost"] != "api-y" {
+		t.Fatalf("the first branch of each pair keeps its plain hosts: %v", claimed)
 	}
 }
 

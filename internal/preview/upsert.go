@@ -2,9 +2,11 @@ package preview
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/ferrycd/ferry/internal/build"
 	"github.com/ferrycd/ferry/internal/config"
@@ -138,8 +140,15 @@ func (m *Manager) record(ctx context.Context, c Change, def *config.Definition, 
 		cur, err := tx.FindPreview(ctx, c.key())
 		if err == nil {
 			cur.HeadSHA, cur.State, cur.LastPushAt, cur.ExpiresAt = sha, store.PreviewCreating, now, now.Add(def.Preview.TTL)
-			p, err = tx.UpdatePreview(ctx, cur)
-			return err
+			if p, err = tx.UpdatePreview(ctx, cur); err != nil {
+				return err
+			}
+			// A push may add a routed service: its host is claimed too.
+			hosts, err := previewHosts(def, c, p.Slug)
+			if err != nil {
+				return permanent(err)
+			}
+			return setHosts(ctx, tx, p.ID, hosts)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -148,9 +157,12 @@ func (m *Manager) record(ctx context.Context, c Change, def *config.Definition, 
 		if err != nil {
 			return err
 		}
-		hosts, live := map[string]bool{}, 0
+		used, live := map[string]bool{}, 0
 		for _, o := range all {
-			hosts[o.Host] = true
+			used[o.Host] = true
+			for _, h := range loadStateIn(ctx, tx, o.ID).Hosts {
+				used[h] = true
+			}
 			if o.App == def.App {
 				live++
 			}
@@ -158,7 +170,29 @@ func (m *Manager) record(ctx context.Context, c Change, def *config.Definition, 
 		if def.Preview.Max > 0 && live >= def.Preview.Max {
 			return permanent(fmt.Errorf("app %s already has %d previews, its cap (preview.max); destroy one first", def.App, live))
 		}
-		slug, err := chooseSlug(c.Branch, identity(c.key()), func(s string) bool { return hosts[s+"."+def.Preview.Domain] })
+		// A label is taken when any host it gives the preview's services
+		// (<slug> for the main one, <service>-<slug> for the others) is
+		// another preview's: branch "api-x" and branch "x"'s api service
+		// would otherwise claim one host.
+		var hosts []string
+		var hostErr error
+		slug, err := chooseSlug(c.Branch, identity(c.key()), func(s string) bool {
+			hs, err := previewHosts(def, c, s)
+			if err != nil {
+				hostErr = err
+				return true
+			}
+			for _, h := range hs {
+				if used[h] {
+					return true
+				}
+			}
+			hosts = hs
+			return false
+		})
+		if hostErr != nil {
+			return permanent(hostErr)
+		}
 		if err != nil {
 			return permanent(err)
 		}
@@ -167,10 +201,51 @@ func (m *Manager) record(ctx context.Context, c Change, def *config.Definition, 
 			Host: slug + "." + def.Preview.Domain, State: store.PreviewCreating, HeadSHA: sha,
 			LastPushAt: now, ExpiresAt: now.Add(def.Preview.TTL),
 		})
+		if err != nil {
+			return err
+		}
 		created = true
-		return err
+		return setHosts(ctx, tx, p.ID, hosts)
 	})
 	return p, created, err
+}
+
+// previewHosts are the hosts the services of c's preview claim when its
+// label is slug.
+func previewHosts(def *config.Definition, c Change, slug string) ([]string, error) {
+	pd, err := def.PreviewFor(config.PreviewTarget{Branch: c.Branch, PR: c.PR, Slug: slug, Environment: envName(c.PR, slug)})
+	if err != nil {
+		return nil, err
+	}
+	var hosts []string
+	for _, name := range pd.ServiceNames() {
+		for _, r := range pd.Services[name].Routes {
+			if !slices.Contains(hosts, r.Host) {
+				hosts = append(hosts, r.Host)
+			}
+		}
+	}
+	return hosts, nil
+}
+
+// loadStateIn is loadState inside a transaction.
+func loadStateIn(ctx context.Context, tx *store.Tx, id int64) state {
+	var s state
+	if v, err := tx.GetMeta(ctx, stateKey(id)); err == nil {
+		_ = json.Unmarshal([]byte(v), &s) // a damaged value only loses its hosts
+	}
+	return s
+}
+
+// setHosts records the hosts of preview id in its state.
+func setHosts(ctx context.Context, tx *store.Tx, id int64, hosts []string) error {
+	s := loadStateIn(ctx, tx, id)
+	s.Hosts = hosts
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return tx.SetMeta(ctx, stateKey(id), string(b))
 }
 
 // failed records a preview's failure and reports it; the error is masked
