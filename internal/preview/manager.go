@@ -161,9 +161,9 @@ type state struct {
 	// also the row's Host): what another preview's host must not be.
 	Hosts      []string `json:"hosts,omitempty"`
 	Source     string   `json:"source,omitempty"`
-	Artifact   string `json:"artifact,omitempty"`
-	Deployment int64  `json:"github_deployment,omitempty"`
-	Comment    int64  `json:"github_comment,omitempty"`
+	Artifact   string   `json:"artifact,omitempty"`
+	Deployment int64    `json:"github_deployment,omitempty"`
+	Comment    int64    `json:"github_comment,omitempty"`
 }
 
 func stateKey(id int64) string { return "preview/" + strconv.FormatInt(id, 10) }
