@@ -7,8 +7,9 @@
 // the runtime drivers: everything it knows arrives through the admin API.
 //
 // A change through the admin API is written to the state file before it
-// is published (router.go, commit): if the file cannot be written (a full
-// disk) the call fails naming the file and the cause, and nothing changes,
+// is published (commit.go; changes made at once share one write): if the
+// file cannot be written (a full disk) the call fails naming the file and
+// the cause, and nothing changes,
 // so a router restarted later never loads a table older than the one it
 // served. Targets' health is saved too, on each change (healthsave.go), so
 // that a router restarted after a crash re-admits a target that was

@@ -95,6 +95,14 @@ func (rt *Router) saveHealth() error {
 		rt.mu.Unlock()
 		return nil
 	}
+	if rt.flushing {
+		// The snapshot would hold changes not yet written, which may
+		// still be undone; the leader's write saves the health, and asks
+		// again when it is done.
+		rt.healthDeferred = true
+		rt.mu.Unlock()
+		return nil
+	}
 	rt.gen++
 	gen, st := rt.gen, rt.snapshotState()
 	rt.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,5 +216,64 @@ func TestErrorStatus(t *testing.T) {
 		if got := errorStatus(c.err); got != c.want {
 			t.Errorf("errorStatus(%v) = %d, want %d", c.err, got, c.want)
 		}
+	}
+}
+
+// Changes made at once share the state file's writes (group commit) and
+// each is saved before its call returns: every one is in the file and the
+// table. While the file cannot be written, every change made at once
+// fails and none is left applied, however the writes batched them.
+func TestConcurrentChangesAreEachSavedOrEachRefused(t *testing.T) {
+	const svc, n = "shop/prod/web", 24
+	dir := filepath.Join(t.TempDir(), "home")
+	os.Mkdir(dir, 0o700)
+	path := filepath.Join(dir, "router.state.json")
+	rt, _ := startRouter(t, Options{StatePath: path})
+	if err := rt.PutService(api.Service{Name: svc, Routes: []api.Route{{Host: "web.test"}}, Health: fastHealth}); err != nil {
+		t.Fatal(err)
+	}
+	addAll := func(prefix string) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = rt.AddTarget(svc, "v1", api.Target{ID: fmt.Sprintf("%s-%d", prefix, i), Addr: fmt.Sprintf("127.0.0.1:%d", 1+i)})
+			}()
+		}
+		wg.Wait()
+		return errs
+	}
+	targets := func() int {
+		st, err := rt.Service(svc)
+		if err != nil || len(st.Groups) == 0 {
+			return 0
+		}
+		return len(st.Groups[0].Targets)
+	}
+
+	repair := breakDir(t, dir)
+	for i, err := range addAll("refused") {
+		if !errors.Is(err, ErrStorage) {
+			t.Fatalf("change %d with an unwritable state file: %v, want ErrStorage", i, err)
+		}
+	}
+	if got := targets(); got != 0 {
+		t.Fatalf("%d refused targets left applied", got)
+	}
+	repair()
+
+	for i, err := range addAll("saved") {
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+	}
+	st, err := loadState(path)
+	if err != nil || len(st.Services) != 1 || len(st.Services[0].Groups) != 1 || len(st.Services[0].Groups[0].Targets) != n {
+		t.Fatalf("state file after %d concurrent adds: %+v %v", n, st, err)
+	}
+	if got := targets(); got != n {
+		t.Fatalf("table holds %d targets, want %d", got, n)
 	}
 }

@@ -25,6 +25,12 @@ type Router struct {
 	frozen   bool   // handing over to a successor: changes are refused
 	gen      uint64 // numbers the table's snapshots, in rt.mu order
 	file     stateFile
+	// Group commit (commit.go): changes applied, not yet written; whether
+	// a leader is writing; a health save put off until it is done.
+	pending        []*pendingChange
+	pendingTable   *table
+	flushing       bool
+	healthDeferred bool
 
 	table atomic.Pointer[table]
 
@@ -165,39 +171,6 @@ func (rt *Router) buildTable() (*table, error) {
 	return t, nil
 }
 
-// commit makes the change its caller made to rt.services durable, then
-// visible: it builds the new table (a route conflict refuses the change),
-// writes the state file, and only then publishes the table. On any failure
-// undo puts rt.services back as it was, so that a change is either saved
-// and applied or not applied at all: a router restarted later never loads
-// a table older than the one it served. Callers hold rt.mu.
-func (rt *Router) commit(undo func()) error {
-	t, err := rt.buildTable()
-	if err == nil {
-		err = rt.persist()
-	}
-	if err != nil {
-		undo()
-		return err
-	}
-	rt.table.Store(t)
-	return nil
-}
-
-// persist writes the state file from rt.services. Callers hold rt.mu.
-func (rt *Router) persist() error {
-	if rt.opts.StatePath == "" {
-		return nil
-	}
-	rt.gen++
-	if err := rt.file.write(rt.opts.StatePath, rt.gen, rt.snapshotState()); err != nil {
-		err = storageError(rt.opts.StatePath, err)
-		rt.log.Error("router: change refused", "err", err)
-		return err
-	}
-	return nil
-}
-
 // PutService creates or updates a service's routes, health check, balancer,
 // drain timeout, stickiness and rules. A route claimed by another service is
 // a conflict and changes nothing.
@@ -335,7 +308,7 @@ func (rt *Router) SetTargets(service, grp string, targets []api.Target) (api.Dra
 		rt.mu.Unlock()
 		return api.DrainResult{}, err
 	}
-	rt.startChecks(s, fresh)
+	rt.startChecks(s, rt.present(s, g, fresh))
 	timeout := s.cfg.DrainTimeout
 	rt.mu.Unlock()
 	return drainAll(gone, timeout), nil
@@ -387,7 +360,7 @@ func (rt *Router) AddTarget(service, grp string, t api.Target) error {
 		rt.mu.Unlock()
 		return err
 	}
-	rt.startChecks(s, []*target{tg})
+	rt.startChecks(s, rt.present(s, g, []*target{tg}))
 	timeout := s.cfg.DrainTimeout
 	rt.mu.Unlock()
 	if old != nil {
