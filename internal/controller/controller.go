@@ -82,6 +82,9 @@ type Controller struct {
 	put     map[int64]int    // service id → revision whose config was last put in the router
 	routed  map[string]int64 // router service name → service id, for watchHealth
 	tests   map[int64]string // service id → group the router's test rules point at
+	// registered is when each task was last added to the router: a
+	// snapshot read before that is stale about it (see perform).
+	registered map[string]time.Time
 	// sampled holds each service's latest analysis sample.
 	sampled map[int64]sampleState
 	specs   map[revKey]RevisionSpec
@@ -109,7 +112,7 @@ func New(d Deps) *Controller {
 	return &Controller{
 		d: d, log: d.Logger, loops: map[int64]chan struct{}{}, effects: map[string]bool{},
 		put: map[int64]int{}, specs: map[revKey]RevisionSpec{}, tests: map[int64]string{}, sampled: map[int64]sampleState{},
-		routed: map[string]int64{}, releases: map[string]*release{},
+		routed: map[string]int64{}, releases: map[string]*release{}, registered: map[string]time.Time{},
 	}
 }
 

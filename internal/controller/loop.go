@@ -124,8 +124,8 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 				}
 			})
 		case deploy.RegisterTask:
-			if sn.groups[a.ID] == a.Group {
-				continue // registered since the router was read: restated only
+			if sn.groups[a.ID] == a.Group || c.registeredSince(a.ID, sn.at) {
+				continue // restated only: it is in the router already
 			}
 			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.register(ctx, id, a.ID, a.Group) })
 		case deploy.StopTask:

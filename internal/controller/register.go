@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ferrycd/ferry/internal/router/api"
 	"github.com/ferrycd/ferry/internal/router/client"
@@ -39,6 +40,9 @@ func (c *Controller) register(ctx context.Context, serviceID int64, id, group st
 		c.log.Warn("registering a task with the router", "task", id, "err", err)
 		return
 	}
+	c.mu.Lock()
+	c.registered[id] = time.Now()
+	c.mu.Unlock()
 	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
 }
 
@@ -59,6 +63,14 @@ func (c *Controller) putService(ctx context.Context, svc store.Service, spec Rev
 	c.routed[routerName(svc)] = svc.ID
 	c.mu.Unlock()
 	return true
+}
+
+// registeredSince reports whether task id was added to the router after t.
+func (c *Controller) registeredSince(id string, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.registered[id]
+	return ok && at.After(t)
 }
 
 // routerHas is the revision whose config was last put in the router for a

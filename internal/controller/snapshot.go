@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/router/api"
@@ -16,6 +17,7 @@ import (
 // snapshot is one service as the loop sees it: the engine's input plus what
 // the executor needs to record and perform the plan.
 type snapshot struct {
+	at    time.Time // when reading began
 	svc   store.Service
 	rows  map[string]store.Task       // as stored
 	next  map[string]store.Task       // rows whose observed state changed
@@ -77,6 +79,7 @@ func (c *Controller) viewSnapshot(ctx context.Context, serviceID int64) (*snapsh
 
 // read is snapshot; it inspects the tasks' processes only when inspect is set.
 func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*snapshot, error) {
+	at := time.Now()
 	svc, err := c.d.Store.GetService(ctx, serviceID)
 	if err != nil {
 		return nil, err
@@ -93,7 +96,7 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 	if err != nil {
 		return nil, err
 	}
-	sn := &snapshot{svc: svc, rows: map[string]store.Task{}, next: map[string]store.Task{},
+	sn := &snapshot{at: at, svc: svc, rows: map[string]store.Task{}, next: map[string]store.Task{},
 		deps: map[string]store.Deployment{}, exec: exec}
 	st := deploy.ServiceState{Service: taskPrefix(svc), Now: c.now(), Count: svc.Count(), Live: svc.LiveRevision,
 		Status: exec.Status}

@@ -96,8 +96,9 @@ func (d *Driver) takeSpare() (s *spare, done func()) {
 	}
 }
 
-// fill starts spares until the pool holds what it wants, one at a time so
-// that refilling never competes with a batch of tasks starting, and
+// fill starts spares until the pool holds what it wants, once the burst of
+// Starts is over: a spare's start-up costs tens of milliseconds of CPU,
+// which must not compete with the tasks of a batch starting. It also
 // schedules the trim of an idle pool.
 func (d *Driver) fill(p *sparePool) {
 	p.mu.Lock()
@@ -119,6 +120,11 @@ func (d *Driver) fill(p *sparePool) {
 				p.filling = false
 				p.mu.Unlock()
 				return
+			}
+			if quiet := time.Since(p.last); p.inflight > 0 || quiet < burstGap {
+				p.mu.Unlock()
+				time.Sleep(max(burstGap-quiet, 10*time.Millisecond))
+				continue
 			}
 			p.starting++
 			p.mu.Unlock()
