@@ -40,7 +40,7 @@ func (rt *Router) commit(undo func()) error {
 	rt.pending = append(rt.pending, c)
 	rt.pendingTable = t
 	if !rt.flushing {
-		rt.flushing = true
+		rt.flushing, rt.flushed = true, make(chan struct{})
 		rt.flush()
 		return <-c.done
 	}
@@ -80,9 +80,21 @@ func (rt *Router) flush() {
 		}
 	}
 	rt.flushing = false
+	close(rt.flushed)
 	if rt.healthDeferred {
 		rt.healthDeferred = false
 		rt.healthChanged()
+	}
+}
+
+// awaitFlushed waits, with rt.mu held on entry and on return, until no
+// leader is writing: every change applied so far is then saved or undone.
+func (rt *Router) awaitFlushed() {
+	for rt.flushing {
+		ch := rt.flushed
+		rt.mu.Unlock()
+		<-ch
+		rt.mu.Lock()
 	}
 }
 

@@ -29,7 +29,10 @@ func healthKey(service, group, target string) string {
 func (rt *Router) freeze() handover {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rt.frozen = true
+	rt.frozen = true // no new change is accepted from here on
+	// Changes accepted before are written (or undone) first: the
+	// successor gets exactly what this process acknowledged.
+	rt.awaitFlushed()
 	rt.file.freeze() // after a health write under way: the file is the successor's
 	h := handover{State: rt.snapshotState(), Health: map[string]api.TargetHealth{}}
 	for _, s := range rt.services {

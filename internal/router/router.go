@@ -30,6 +30,7 @@ type Router struct {
 	pending        []*pendingChange
 	pendingTable   *table
 	flushing       bool
+	flushed        chan struct{} // closed when the current leader is done
 	healthDeferred bool
 
 	table atomic.Pointer[table]
