@@ -225,3 +225,6 @@ func TestDockerCanary(t *testing.T) { testCanary(t, onDocker) }
 
 // TestDockerBlueGreen runs the blue/green scenarios on the docker runtime.
 func TestDockerBlueGreen(t *testing.T) { testBlueGreen(t, onDocker) }
+
+// TestDockerImmutable runs the immutable scenario on the docker runtime.
+func TestDockerImmutable(t *testing.T) { testImmutable(t, onDocker) }

@@ -31,6 +31,17 @@ func (rt runtimeKind) up(t *testing.T, home string, app helloApp) (addr string) 
 	return upHello(t, home, app)
 }
 
+// running returns what counts home's running tasks: its task processes
+// (process) or its containers (docker).
+func (rt runtimeKind) running(t *testing.T, home string) func() int {
+	t.Helper()
+	if rt == onDocker {
+		cli := engine(t)
+		return func() int { return len(containers(t, cli, home)) }
+	}
+	return func() int { return len(taskProcs(t, home)) }
+}
+
 // program is how a task on rt names a program of the build output: the
 // process runtime runs in the output directory, the image holds it at /.
 func (rt runtimeKind) program(name string) string {
@@ -393,21 +404,24 @@ func testBlueGreen(t *testing.T, rt runtimeKind) {
 
 // TestImmutable: the new set starts complete beside the old (capacity
 // doubles), takes traffic once healthy, and the old set goes.
-func TestImmutable(t *testing.T) {
+func TestImmutable(t *testing.T) { testImmutable(t, onProcess) }
+
+func testImmutable(t *testing.T, rt runtimeKind) {
 	home := shortFerryHome(t)
 	app := newHelloApp(t, home)
-	writeStrategy(t, app, 2, map[string]string{"HELLO_VERSION": "v1"}, `{strategy: immutable}`, "")
-	addr := upHello(t, home, app)
+	writeStrategyOn(t, rt, app, 2, map[string]string{"HELLO_VERSION": "v1"}, `{strategy: immutable}`, "")
+	addr := rt.up(t, home, app)
 	answersVersion(t, addr, "v1")
 	l := startLoad(t, addr, loadOptions{})
-	writeStrategy(t, app, 2, map[string]string{"HELLO_VERSION": "v2", "HELLO_START_DELAY": "1s"}, `{strategy: immutable}`, "")
+	writeStrategyOn(t, rt, app, 2, map[string]string{"HELLO_VERSION": "v2", "HELLO_START_DELAY": "1s"}, `{strategy: immutable}`, "")
+	running := rt.running(t, home)
 	deploy := startFerry(t, app.Dir, home, "deploy")
 	peak := 0
 	for {
 		select {
 		case <-deploy.done:
 		default:
-			peak = max(peak, len(taskProcs(t, home)))
+			peak = max(peak, running())
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
@@ -417,8 +431,12 @@ func TestImmutable(t *testing.T) {
 		t.Fatalf("deploy v2: exit %d\n%s", deploy.code, deploy.stderr())
 	}
 	if peak != 4 {
-		t.Errorf("at most %d task processes ran, want 4 (the capacity doubles)", peak)
+		t.Errorf("at most %d tasks ran at once, want 4 (the capacity doubles)", peak)
 	}
-	expectTasks(t, app.Dir, home, 2, 2)
+	if rt == onDocker {
+		expectContainers(t, engine(t), home, 2, 2)
+	} else {
+		expectTasks(t, app.Dir, home, 2, 2)
+	}
 	l.expectNoFailures(t, 100)
 }
