@@ -74,7 +74,8 @@ func TestRetainRemovesImagesOfDroppedRevisions(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	drv := &docker.Driver{Instance: fmt.Sprintf("retain-test-%d", time.Now().UnixNano())}
+	// The images are seconds old: no grace, or none would go.
+	drv := &docker.Driver{Instance: fmt.Sprintf("retain-test-%d", time.Now().UnixNano()), ImageGrace: -1}
 	t.Cleanup(func() {
 		drv.RemoveImages(context.Background(), nil)
 		drv.Close()

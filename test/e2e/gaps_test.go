@@ -71,7 +71,7 @@ func TestVerifyDockerImages(t *testing.T) {
 	dir := filepath.Join(home, "app")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	drv := &docker.Driver{Instance: docker.InstanceFor(home)}
+	drv := &docker.Driver{Instance: docker.InstanceFor(home), ImageGrace: -1}
 	t.Cleanup(func() {
 		drv.RemoveImages(context.Background(), nil)
 		drv.Close()

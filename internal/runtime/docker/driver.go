@@ -28,9 +28,18 @@ type Driver struct {
 	// LogDir, when set, keeps the output of a removed container in
 	// LogDir/<task id>/output.log, where Logs still finds it.
 	LogDir string
+	// ImageGrace is how old an image must be before RemoveImages may take
+	// it: `ferry deploy` builds an image, then asks for the revision that
+	// names it, and a retention pass between the two must not remove it.
+	// 0 means DefaultImageGrace; a negative value means none.
+	ImageGrace time.Duration
 
 	eng engine
 }
+
+// DefaultImageGrace is ImageGrace's default: far longer than a build takes
+// to be deployed.
+const DefaultImageGrace = 15 * time.Minute
 
 var _ runtime.Driver = (*Driver)(nil)
 

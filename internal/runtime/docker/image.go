@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -155,8 +156,9 @@ func (d *Driver) ImageExists(ctx context.Context, ref string) (bool, error) {
 }
 
 // RemoveImages removes the images this installation built except those
-// keep names (by ID or tag), and returns the IDs it removed. An image a
-// container still uses stays: the engine refuses, and that is no error.
+// keep names (by ID or tag) and those younger than ImageGrace, and returns
+// the IDs it removed. An image a container still uses stays: the engine
+// refuses, and that is no error.
 func (d *Driver) RemoveImages(ctx context.Context, keep []string) ([]string, error) {
 	cli, err := d.conn(ctx)
 	if err != nil {
@@ -170,9 +172,13 @@ func (d *Driver) RemoveImages(ctx context.Context, keep []string) ([]string, err
 	if err != nil {
 		return nil, d.engineErr(err)
 	}
+	grace := d.ImageGrace
+	if grace == 0 {
+		grace = DefaultImageGrace
+	}
 	var removed []string
 	for _, im := range res.Items {
-		if !removable(im.ID, im.RepoTags, kept) {
+		if !removable(im.ID, im.RepoTags, kept) || time.Since(time.Unix(im.Created, 0)) < grace {
 			continue
 		}
 		// Untag each name; the last one deletes the image. By ID alone the

@@ -82,7 +82,7 @@ func TestBuildImageErrorsNameTheProblem(t *testing.T) {
 }
 
 func TestRemoveImagesKeepsWhatIsKeptOrInUse(t *testing.T) {
-	d := &Driver{Instance: testInstance + "-gc"}
+	d := &Driver{Instance: testInstance + "-gc", ImageGrace: -1} // the images are seconds old
 	t.Cleanup(func() { cleanupInstance(d) })
 	ctx := context.Background()
 	build := func(content, tag string) string {
@@ -103,6 +103,13 @@ func TestRemoveImagesKeepsWhatIsKeptOrInUse(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Stop(ctx, st.Handle, "KILL", time.Second); d.Remove(ctx, st.Handle) })
 
+	// With the default grace, images built seconds ago are not taken,
+	// stale or not: a deploy may be about to record the revision naming one.
+	young := &Driver{Instance: d.Instance}
+	t.Cleanup(func() { young.Close() })
+	if removed, err := young.RemoveImages(ctx, nil); err != nil || len(removed) != 0 {
+		t.Fatalf("with the default grace, images seconds old were removed: %v %v", removed, err)
+	}
 	removed, err := d.RemoveImages(ctx, []string{kept, "ferry-test/gc:bytag-" + testInstance})
 	if err != nil {
 		t.Fatal(err)
