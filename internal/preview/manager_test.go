@@ -280,3 +280,55 @@ func TestReportingAndReconcilingWithGitHub(t *testing.T) {
 		t.Errorf("state = %s, want failed", p.State)
 	}
 }
+
+// A server killed while creating a preview leaves its row creating and
+// nothing else; the next server's manager resumes it at the same commit
+// and settles it, and one whose commit cannot be fetched any more ends
+// failed, not creating.
+func TestInterruptedCreatesAreResumedAtStart(t *testing.T) {
+	f := newFixture(t, "", nil)
+	ctx := context.Background()
+	cut := func(branch string, pr int, recorded string) (Change, store.Preview) {
+		sha := f.repo.branch(branch, "v"+branch)
+		c := Change{Repo: "acme/shop", PR: pr, Branch: branch, SHA: sha}
+		dir, _, err := f.m.src.fetch(ctx, f.repo.bare, branch, sha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := f.m.definition(ctx, dir, sha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recorded != "" {
+			c.SHA = recorded
+		}
+		p, _, err := f.m.record(ctx, c, def, c.SHA) // what the killed server got to
+		if err != nil || p.State != store.PreviewCreating {
+			t.Fatalf("recording %s: %+v %v", branch, p, err)
+		}
+		return c, p
+	}
+	kept, _ := cut("kept", 11, "")
+	gone, _ := cut("gone", 12, strings.Repeat("d", 40)) // a commit nowhere
+
+	f.run(t) // the restarted server
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		k, _ := f.preview(t, kept.key())
+		g, _ := f.preview(t, gone.key())
+		if k.State == store.PreviewReady && g.State == store.PreviewFailed {
+			if k.HeadSHA != kept.SHA {
+				t.Fatalf("resumed at %s, want the commit it was created for, %s", k.HeadSHA, kept.SHA)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s: kept is %s (want ready), gone is %s (want failed)", k.State, g.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deploys, _, _ := f.envs.snapshot()
+	if len(deploys) != 1 || deploys[0].GitSHA != kept.SHA {
+		t.Fatalf("deploys %+v, want the kept branch's once", deploys)
+	}
+}

@@ -76,16 +76,57 @@ func (m *Manager) Sweep(ctx context.Context) (int, error) {
 	return n, firstErr
 }
 
+// resumeCreates finishes the previews left creating: a create runs within
+// the request or delivery that asked for it, so at start one in that state
+// was cut short (the server was killed) and nothing else would ever settle
+// it. Each is built and deployed again at the commit it was created for;
+// a request racing with this waits on the preview's lock and then finds it
+// done.
+func (m *Manager) resumeCreates(ctx context.Context) {
+	all, err := m.cfg.Store.ListPreviews(ctx, store.PreviewFilter{})
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("resuming interrupted preview creates", "err", err)
+		}
+		return
+	}
+	for _, p := range all {
+		if p.State != store.PreviewCreating || ctx.Err() != nil {
+			continue
+		}
+		m.event(ctx, p, "preview.resumed", "resuming %s at %.12s: the server stopped while creating it", p.Host, p.HeadSHA)
+		c := Change{Repo: p.Repo, Source: m.loadState(ctx, p.ID).Source, PR: p.PR, Branch: p.Branch, SHA: p.HeadSHA}
+		_, err := m.Upsert(ctx, c)
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		m.log.Warn("resuming an interrupted preview create", "preview", p.Host, "err", err)
+		// Failing before the build (the branch is gone, say) leaves the
+		// row as it was: settle it, so it is not creating forever.
+		if cur, ferr := m.cfg.Store.FindPreview(ctx, keyOf(p)); ferr == nil && cur.State == store.PreviewCreating {
+			cur.State = store.PreviewFailed
+			if _, uerr := m.cfg.Store.UpdatePreview(ctx, cur); uerr == nil {
+				m.event(ctx, cur, "preview.failed", "resuming the create failed: %s", err)
+			}
+		}
+	}
+}
+
 // keepDeliveries is how long a processed delivery is remembered, so a
 // redelivery of it is recognised and not acted on twice.
 const keepDeliveries = 30 * 24 * time.Hour
 
-// Run drains the delivery queue and sweeps every SweepEvery until ctx
-// ends. Call it once.
+// Run resumes the creates a stopped server left unfinished, drains the
+// delivery queue and sweeps every SweepEvery until ctx ends. Call it once,
+// at start.
 func (m *Manager) Run(ctx context.Context) error {
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
+		m.resumeCreates(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
 		m.drain(ctx)
 	}()
 	t := time.NewTicker(m.cfg.SweepEvery)
@@ -99,6 +140,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			<-done
 			<-done
 			return nil
 		case <-t.C:
