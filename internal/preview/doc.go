@@ -8,8 +8,9 @@
 //
 // Identity is (repo, pr) or (repo, branch), never the slug. Every step is
 // recorded in the store before it is acted on, so a restart resumes it:
-// a queued delivery is processed again, a preview left destroying is
-// destroyed by the next sweep.
+// a queued delivery is processed again, a preview left creating is
+// created again at its commit when the manager starts, one left destroying
+// is destroyed by the next sweep.
 //
 // It must not touch tasks, routes or release directories itself: deploying
 // and destroying an environment go through Environments (the controller).
