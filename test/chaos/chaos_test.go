@@ -14,7 +14,9 @@ import (
 // summary is what a run did and saw.
 type summary struct {
 	rounds      int
-	deployments map[string]int // final state → count
+	deployments map[string]int // final state → count (the app's own environment)
+	previewDeps map[string]int // final state → count (preview environments)
+	previews    *previews
 	faults      map[string]int // fault → times injected
 	requests    int64
 	failures    map[cause]int
@@ -23,6 +25,7 @@ type summary struct {
 func (s summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rounds %d, deployments %d %v, requests %d\n", s.rounds, total(s.deployments), s.deployments, s.requests)
+	fmt.Fprintf(&b, "preview deployments %d %v; %s\n", total(s.previewDeps), s.previewDeps, s.previews)
 	fmt.Fprintf(&b, "faults: %s\n", counts(s.faults))
 	fails := map[string]int{}
 	for c, n := range s.failures {
@@ -57,11 +60,12 @@ func counts(m map[string]int) string {
 }
 
 // TestChaos is the suite: rounds of a deployment of a random revision kind
-// under a random strategy, with one or two random faults at random moments
-// while it runs, all under constant load; after each round the store must
-// show every deployment terminal, /proc must show exactly the tasks the
-// store lists, and every failed request must have a cause other than
-// ferry.
+// under a random strategy, in about half of them with a preview opened or
+// closed meanwhile, with one or two random faults at random moments while
+// they run, all under constant load; after each round the store must show
+// every deployment terminal and every preview settled (a destroyed one
+// gone with its tasks), /proc must show exactly the tasks the store lists,
+// and every failed request must have a cause other than ferry.
 func TestChaos(t *testing.T) {
 	seed := *seedFlag
 	if seed == 0 {
@@ -80,7 +84,7 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	const count = 3
-	if err := c.App.Write(rig.Spec{Count: count, Env: map[string]string{"HELLO_VERSION": "v1"}}); err != nil {
+	if err := c.App.Write(rig.Spec{Count: count, Env: map[string]string{"HELLO_VERSION": "v1"}, Preview: previewSpec}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Up(); err != nil {
@@ -90,7 +94,8 @@ func TestChaos(t *testing.T) {
 	defer load.Stop()
 	e := &env{c: c, rng: rng, load: load}
 
-	s := summary{deployments: map[string]int{}, faults: map[string]int{}, failures: map[cause]int{}}
+	pv := &previews{c: c, final: map[string]int{}}
+	s := summary{deployments: map[string]int{}, previewDeps: map[string]int{}, previews: pv, faults: map[string]int{}, failures: map[cause]int{}}
 	broken := map[string]bool{}
 	var windows []window
 	crashFrom := time.Time{} // since when a crashing revision may serve: its tasks die while serving
@@ -112,7 +117,8 @@ func TestChaos(t *testing.T) {
 		if k.broken {
 			broken[version] = true
 		}
-		if err := c.App.Write(rig.Spec{Count: count, Deploy: st.deploy, Env: envs}); err != nil {
+		withPreview := rng.IntN(2) == 0
+		if err := c.App.Write(rig.Spec{Count: count, Deploy: st.deploy, Env: envs, Preview: previewSpec}); err != nil {
 			t.Fatal(err)
 		}
 		started := time.Now()
@@ -124,7 +130,19 @@ func TestChaos(t *testing.T) {
 		for i, f := range picked {
 			names[i] = f.name
 		}
-		t.Logf("round %d: %s %s (%s) with %s", round, st.name, version, k.name, strings.Join(names, ", "))
+		var pa *previewRun
+		if withPreview {
+			// Committed before the deploy starts, though the commit does
+			// not touch what the deploy builds.
+			if pa, err = pv.start(round); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		also := ""
+		if pa != nil {
+			also = ", " + pa.String()
+		}
+		t.Logf("round %d: %s %s (%s)%s with %s", round, st.name, version, k.name, also, strings.Join(names, ", "))
 
 		type deployed struct {
 			r   rig.Result
@@ -136,6 +154,7 @@ func TestChaos(t *testing.T) {
 			done <- deployed{r, err}
 		}()
 		serverKilled := false
+		e.crashing = !crashFrom.IsZero()
 		for _, f := range picked {
 			time.Sleep(e.pause(0, 3*time.Second)) // a random moment of the deployment
 			ws, err := f.inject(e)
@@ -155,13 +174,27 @@ func TestChaos(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+		if pa != nil {
+			if err := pv.finish(pa, serverKilled, func(f string, a ...any) { t.Logf("round %d: "+f, append([]any{round}, a...)...) }); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			// The preview's own deployments settle too.
+			if deps, err = settled(c, 2*time.Minute); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
 		var mine []rig.Deployment
 		for _, dep := range deps {
-			if dep.ID > lastID {
-				mine = append(mine, dep)
-				s.deployments[string(dep.State)]++
-				lastID = dep.ID
+			if dep.ID <= lastID {
+				continue
 			}
+			lastID = dep.ID
+			if dep.Preview {
+				s.previewDeps[string(dep.State)]++
+				continue
+			}
+			mine = append(mine, dep)
+			s.deployments[string(dep.State)]++
 		}
 		t.Logf("round %d: deploy exit %d; deployments %v", round, d.r.Code, mine)
 		// Invariant 2: exit 0 only when the new revision is fully live.
@@ -185,6 +218,12 @@ func TestChaos(t *testing.T) {
 			crashFrom = time.Time{}
 		}
 		s.rounds++
+	}
+	if err := pv.closeOpen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := processesMatch(c, time.Minute); err != nil {
+		t.Fatalf("after the last preview's destroy: %v", err)
 	}
 	// Stop the load before closing a crashing revision's window, or a
 	// request failing between the two falls outside every window.

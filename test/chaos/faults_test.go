@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,9 @@ type env struct {
 	c    *rig.Cluster
 	rng  *rand.Rand
 	load *rig.Load
+	// crashing says a crashing revision may be serving: its tasks die
+	// while serving and, in crash-loop backoff, stay down a while.
+	crashing bool
 }
 
 // pause is a seeded random span in [lo, hi): how long a fault lasts.
@@ -106,12 +110,39 @@ func killRouter(e *env) ([]window, error) {
 	ready := time.Now()
 	deadline := ready.Add(30 * time.Second)
 	for !e.load.LastOK().After(ready) {
+		if time.Now().After(deadline) && e.crashing {
+			// The live revision crashes and may sit in crash-loop backoff:
+			// no answer may come for long. The kill's window ends once the
+			// new router answers at all; its "no healthy target" after
+			// that is the crash window's.
+			if first, ok := firstAnswer(e.load.Report().Failures, ready); ok {
+				return []window{{causeRouterKill, at, first}}, nil
+			}
+		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no request answered within 30s of the router's restart at %s", ready.Format("15:04:05.000"))
+			var last []string
+			for _, f := range e.load.Report().Failures {
+				if f.At.After(ready) {
+					last = append(last, f.String())
+				}
+			}
+			return nil, fmt.Errorf("no request answered within 30s of the router's restart at %s; failures since:\n%s",
+				ready.Format("15:04:05.000"), strings.Join(elide(last, 10), "\n"))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return []window{{causeRouterKill, at, e.load.LastOK()}}, nil
+}
+
+// firstAnswer is when the router first answered (if only with an error
+// status) a request that failed after since.
+func firstAnswer(failures []rig.Failure, since time.Time) (time.Time, bool) {
+	for _, f := range failures {
+		if f.At.After(since) && f.Status != 0 {
+			return f.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // fillDisk fills $FERRY_HOME's filesystem to the last byte for a few

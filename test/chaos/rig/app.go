@@ -25,6 +25,9 @@ type Spec struct {
 	// rolling), e.g. "{strategy: blue_green}".
 	Deploy string
 	Env    map[string]string
+	// Preview is the top-level preview: mapping ("" writes none, and
+	// previews get the defaults), e.g. "{ttl: 1h}".
+	Preview string
 }
 
 // NewApp writes the hello example into dir, a git repository as builds need.
@@ -78,7 +81,47 @@ services:
 	for _, k := range keys {
 		fmt.Fprintf(&b, "      %s: %q\n", k, s.Env[k])
 	}
+	if s.Preview != "" {
+		fmt.Fprintf(&b, "preview: %s\n", s.Preview)
+	}
 	return b.String()
+}
+
+// Branch points branch at a new commit of the app's files as they are now
+// (ferry.yaml included) and returns its sha. It touches neither the work
+// tree, nor the index, nor HEAD: the commit is made through an index of
+// its own, so a deploy building the working directory meanwhile sees
+// exactly what it saw before.
+func (a App) Branch(branch string) (string, error) {
+	gitDir := filepath.Join(a.Dir, ".git")
+	index := filepath.Join(gitDir, "chaos-index-"+branch)
+	defer os.Remove(index)
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=chaos", "-c", "user.email=chaos@localhost"}, args...)...)
+		cmd.Dir = a.Dir
+		cmd.Env = append(os.Environ(), "GIT_INDEX_FILE="+index)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, errb.String())
+		}
+		return strings.TrimSpace(out.String()), nil
+	}
+	if _, err := run("add", "-A"); err != nil {
+		return "", err
+	}
+	tree, err := run("write-tree")
+	if err != nil {
+		return "", err
+	}
+	sha, err := run("commit-tree", tree, "-m", "chaos: "+branch)
+	if err != nil {
+		return "", err
+	}
+	if _, err := run("update-ref", "refs/heads/"+branch, sha); err != nil {
+		return "", err
+	}
+	return sha, nil
 }
 
 // Host is the route the suites send their traffic to.

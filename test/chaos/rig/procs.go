@@ -16,6 +16,7 @@ type TaskProc struct {
 	PID      int
 	Task     string // FERRY_TASK_ID
 	Revision int    // FERRY_REVISION
+	Env      string // FERRY_ENVIRONMENT
 }
 
 // TaskProcs finds the live (not zombie) processes whose environment names a
@@ -45,6 +46,8 @@ func TaskProcs(home string) []TaskProc {
 				p.Task = v
 			case "FERRY_REVISION":
 				p.Revision, _ = strconv.Atoi(v)
+			case "FERRY_ENVIRONMENT":
+				p.Env = v
 			}
 		}
 		if p.Task != "" {
