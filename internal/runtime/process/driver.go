@@ -135,7 +135,7 @@ func (d *Driver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Stat
 }
 
 func (d *Driver) startShim(ctx context.Context, dir string, ss shimSpec) (runtime.Status, error) {
-	if err := writeJSON(filepath.Join(dir, specFile), ss); err != nil {
+	if err := writeJSON(filepath.Join(dir, specFile), ss, untilReboot); err != nil {
 		return runtime.Status{}, err
 	}
 	deadline := time.Now().Add(startTimeout)

@@ -120,7 +120,7 @@ func superviseTask(stateDir string, ready *os.File) (err error) {
 		if self, serr := readStat(os.Getpid()); serr == nil {
 			rec.ShimStart = self.Start
 		}
-		err = writeJSON(filepath.Join(stateDir, taskFile), rec)
+		err = writeJSON(filepath.Join(stateDir, taskFile), rec, untilReboot)
 	}
 	if err != nil {
 		syscall.Kill(-pid, syscall.SIGKILL)
@@ -163,7 +163,7 @@ func superviseTask(stateDir string, ready *os.File) (err error) {
 	} else if waitErr != nil {
 		return fmt.Errorf("waiting for task: %w", waitErr)
 	}
-	if err := writeJSON(filepath.Join(stateDir, exitFile), exit); err != nil {
+	if err := writeJSON(filepath.Join(stateDir, exitFile), exit, synced); err != nil {
 		return fmt.Errorf("recording exit: %w", err)
 	}
 	// A process that left the group may hold the output pipe open: do not

@@ -59,9 +59,21 @@ type exitRecord struct {
 
 func (r taskRecord) handle(id string) Handle { return Handle{ID: id, PID: r.PID, Start: r.Start} }
 
-// writeJSON replaces path atomically (write, fsync, rename), so a reader never
-// sees half a record even if the writer dies.
-func writeJSON(path string, v any) error {
+// durability says whether writeJSON fsyncs before the rename.
+type durability bool
+
+const (
+	// untilReboot: the record describes a process, which a power loss ends
+	// anyway; readers take a record they cannot read for no task. Skipping
+	// the fsync keeps the disk off the path of a task's start.
+	untilReboot durability = false
+	// synced: the record must outlive the machine (how a task ended).
+	synced durability = true
+)
+
+// writeJSON replaces path atomically (write, fsync when d is synced,
+// rename), so a reader never sees half a record even if the writer dies.
+func writeJSON(path string, v any, d durability) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -72,7 +84,7 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && d == synced {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
