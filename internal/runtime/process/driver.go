@@ -41,6 +41,17 @@ type Driver struct {
 
 	poolOnce sync.Once
 	pool     *sparePool
+	// known caches what Inspect read of a task's files, by handle: a
+	// handle names one process, whose spec and record never change, so
+	// only its liveness (and, once dead, its exit) is read again. A
+	// reconciler inspects every task on every pass.
+	known sync.Map // handle string → knownTask
+}
+
+// knownTask is what Inspect keeps of a task's files.
+type knownTask struct {
+	addr      string
+	startedAt time.Time
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -226,17 +237,22 @@ func (d *Driver) Inspect(ctx context.Context, handle string) (runtime.Status, er
 	}
 	st := runtime.Status{ID: h.ID, Handle: handle, ExitCode: -1, Running: alive(h.PID, h.Start)}
 	dir := d.stateDir(h.ID)
-	var ss shimSpec
-	if readJSON(filepath.Join(dir, specFile), &ss) == nil {
-		st.Addr = addr(ss.Port)
+	if k, ok := d.known.Load(handle); ok {
+		st.Addr, st.StartedAt = k.(knownTask).addr, k.(knownTask).startedAt
+	} else {
+		var ss shimSpec
+		if readJSON(filepath.Join(dir, specFile), &ss) == nil {
+			st.Addr = addr(ss.Port)
+		}
+		var rec taskRecord
+		if readJSON(filepath.Join(dir, taskFile), &rec) != nil || rec.handle(h.ID) != h {
+			// Not (or no longer) the task recorded under this id: nothing
+			// more is known of it.
+			return st, nil
+		}
+		st.StartedAt = rec.StartedAt
+		d.known.Store(handle, knownTask{addr: st.Addr, startedAt: st.StartedAt})
 	}
-	var rec taskRecord
-	if readJSON(filepath.Join(dir, taskFile), &rec) != nil || rec.handle(h.ID) != h {
-		// Not (or no longer) the task recorded under this id: nothing more
-		// is known of it.
-		return st, nil
-	}
-	st.StartedAt = rec.StartedAt
 	if !st.Running {
 		var exit exitRecord
 		if readJSON(filepath.Join(dir, exitFile), &exit) == nil {
@@ -347,6 +363,7 @@ func (d *Driver) Remove(ctx context.Context, handle string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("removing task %s: %w", h.ID, err)
 	}
+	d.known.Delete(handle)
 	return nil
 }
 

@@ -597,3 +597,30 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+// Inspect reads a task's files once per handle: a reconciler inspects every
+// task on every pass, and a handle's spec and record never change. Liveness
+// is still read every time.
+func TestInspectReadsATasksFilesOnce(t *testing.T) {
+	d := newDriver(t)
+	st := start(t, d, helloSpec(t, "web-cache", nil))
+	waitServing(t, st.Addr) // its SIGTERM handler is in place
+	ctx := context.Background()
+	first, err := d.Inspect(ctx, st.Handle)
+	if err != nil || !first.Running || first.Addr == "" || first.StartedAt.IsZero() {
+		t.Fatalf("first Inspect: %+v %v", first, err)
+	}
+	// Were the files read again, the task would now be unknown.
+	os.Rename(filepath.Join(d.stateDir("web-cache"), taskFile), filepath.Join(d.stateDir("web-cache"), taskFile+".aside"))
+	again, err := d.Inspect(ctx, st.Handle)
+	if err != nil || again.Addr != first.Addr || !again.StartedAt.Equal(first.StartedAt) || !again.Running {
+		t.Fatalf("second Inspect: %+v %v, want %+v", again, err, first)
+	}
+	os.Rename(filepath.Join(d.stateDir("web-cache"), taskFile+".aside"), filepath.Join(d.stateDir("web-cache"), taskFile))
+	if err := d.Stop(ctx, st.Handle, "SIGTERM", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := d.Inspect(ctx, st.Handle); after.Running || after.ExitCode != 0 {
+		t.Fatalf("after Stop: %+v, want not running, exit 0 (liveness and exit are read each time)", after)
+	}
+}
