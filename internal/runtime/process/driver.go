@@ -195,14 +195,10 @@ func startColdShim(dir string, shimArgv []string, deadline time.Time) (string, e
 		return "", err
 	}
 	defer readyR.Close()
-	shim := exec.Command(shimArgv[0], append(shimArgv[1:], "run", dir)...)
-	// The shim needs nothing of the server's environment, and must not see
-	// its secrets.
-	shim.Env = []string{"PATH=" + defaultPath}
+	shim := shimCommand(shimArgv, "run", dir)
 	shim.Dir = dir // as superviseTask sets it: the task it supervises
 	shim.Stdout, shim.Stderr = diag, diag
 	shim.ExtraFiles = []*os.File{readyW}
-	shim.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = shim.Start()
 	readyW.Close()
 	if err != nil {
@@ -211,13 +207,30 @@ func startColdShim(dir string, shimArgv []string, deadline time.Time) (string, e
 	// Reap the shim if it ends while this process lives; if this process
 	// dies first, init adopts it.
 	go shim.Wait()
-	readyR.SetReadDeadline(deadline)
-	line, _ := bufio.NewReader(readyR).ReadString('\n')
+	return readReport(readyR, deadline, shim.Process), nil
+}
+
+// shimCommand is `ferry shim ARGS…` in a session of its own, so that it
+// outlives this process. It needs nothing of the server's environment, and
+// must not see its secrets.
+func shimCommand(shimArgv []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(shimArgv[0], append(shimArgv[1:], args...)...)
+	cmd.Env = []string{"PATH=" + defaultPath}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
+}
+
+// readReport reads a shim's one-line report from its ready pipe until
+// deadline: "ok", "error: …", or "" when the shim exited or timed out
+// without one, in which case it is killed.
+func readReport(ready *os.File, deadline time.Time, shim *os.Process) string {
+	ready.SetReadDeadline(deadline)
+	line, _ := bufio.NewReader(ready).ReadString('\n')
 	report := strings.TrimSpace(line)
 	if report == "" {
-		shim.Process.Kill()
+		shim.Kill()
 	}
-	return report, nil
+	return report
 }
 
 func addr(port int) string {

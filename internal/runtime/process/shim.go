@@ -25,26 +25,20 @@ import (
 // process exit code.
 func ShimMain(args []string) int {
 	if len(args) == 1 && args[0] == "spare" {
-		// fds 3 and 4 must not leak into the task: the driver waits for
-		// fd 3 to close.
-		syscall.CloseOnExec(3)
-		dir, ok := awaitTask(os.NewFile(4, "control"))
+		dir, ok := awaitTask(os.NewFile(4, "control")) // closes fd 4
 		if !ok {
 			return 0 // the driver went away before needing this spare
 		}
-		if err := superviseTask(dir, os.NewFile(3, "ready")); err != nil {
-			fmt.Fprintf(os.Stderr, "ferry shim: %v\n", err)
-			return 1
-		}
-		return 0
+		args = []string{"run", dir}
 	}
 	if len(args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: ferry shim run|exec STATE-DIR")
+		fmt.Fprintln(os.Stderr, "usage: ferry shim run|exec STATE-DIR, or ferry shim spare")
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "run":
+		// fd 3 must not leak into the task: the driver waits for it to close.
 		syscall.CloseOnExec(3)
 		err = superviseTask(args[1], os.NewFile(3, "ready"))
 	case "exec":

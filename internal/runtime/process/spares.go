@@ -1,13 +1,10 @@
 package process
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -21,9 +18,9 @@ import (
 // How many it keeps follows demand: the largest burst of Starts seen (Starts
 // less than burstGap apart, as the tasks of one batch of a rolling deploy
 // are), so that the next batch finds a spare per task; at most Spares, back
-// to one after spareIdle without a Start. A
-// spare whose driver is gone (the server exited or was killed) reads EOF and
-// exits: spares never outlive the process that started them.
+// to one after spareIdle without a Start. A spare whose driver is gone (the
+// server exited or was killed) reads EOF and exits: spares never outlive
+// the process that started them.
 
 // spareIdle is how long demand is remembered; burstGap is the most time
 // between two Starts of one burst.
@@ -50,7 +47,6 @@ type sparePool struct {
 	mu       sync.Mutex
 	idle     []*spare
 	want     int // how many to keep
-	starting int // being started by the filler
 	inflight int // Starts under way
 	burst    int // Starts in the current burst
 	filling  bool
@@ -96,8 +92,8 @@ func (d *Driver) takeSpare() (s *spare, done func()) {
 	}
 }
 
-// fill starts spares until the pool holds what it wants, once the burst of
-// Starts is over: a spare's start-up costs tens of milliseconds of CPU,
+// fill starts spares, one at a time (only one filler runs), until the pool
+// holds what it wants, once the burst of Starts is over: a spare's start-up costs tens of milliseconds of CPU,
 // which must not compete with the tasks of a batch starting. It also
 // schedules the trim of an idle pool.
 func (d *Driver) fill(p *sparePool) {
@@ -116,7 +112,7 @@ func (d *Driver) fill(p *sparePool) {
 	go func() {
 		for {
 			p.mu.Lock()
-			if p.closed || len(p.idle)+p.starting >= p.want {
+			if p.closed || len(p.idle) >= p.want {
 				p.filling = false
 				p.mu.Unlock()
 				return
@@ -126,11 +122,9 @@ func (d *Driver) fill(p *sparePool) {
 				time.Sleep(max(burstGap-quiet, 10*time.Millisecond))
 				continue
 			}
-			p.starting++
 			p.mu.Unlock()
 			s, err := d.startSpare()
 			p.mu.Lock()
-			p.starting--
 			switch {
 			case err != nil:
 				// Start cold until the next Start tries again.
@@ -198,10 +192,8 @@ func (d *Driver) startSpare() (*spare, error) {
 		readyW.Close()
 		return nil, err
 	}
-	cmd := exec.Command(argv[0], append(argv[1:], "spare")...)
-	cmd.Env = []string{"PATH=" + defaultPath}
+	cmd := shimCommand(argv, "spare")
 	cmd.ExtraFiles = []*os.File{readyW, ctlR}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	readyW.Close()
 	ctlR.Close()
@@ -215,9 +207,9 @@ func (d *Driver) startSpare() (*spare, error) {
 }
 
 // handOver gives a spare the state directory of its task and waits for its
-// report, as startShim does for a shim it started itself. ok is false when
-// the spare was already gone before it read the directory: nothing was
-// started, and the caller starts a shim cold instead.
+// report, as startColdShim does for a shim it starts itself. ok is false
+// when the spare was already gone before it read the directory: nothing
+// was started, and the caller starts a shim cold instead.
 func (s *spare) handOver(dir string, deadline time.Time) (report string, ok bool) {
 	defer s.ready.Close()
 	_, err := s.ctl.WriteString(dir + "\n")
@@ -225,11 +217,5 @@ func (s *spare) handOver(dir string, deadline time.Time) (report string, ok bool
 	if err != nil {
 		return "", false
 	}
-	s.ready.SetReadDeadline(deadline)
-	line, _ := bufio.NewReader(s.ready).ReadString('\n')
-	report = strings.TrimSpace(line)
-	if report == "" {
-		s.cmd.Process.Kill()
-	}
-	return report, true
+	return readReport(s.ready, deadline, s.cmd.Process), true
 }
