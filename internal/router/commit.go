@@ -56,8 +56,7 @@ func (rt *Router) flush() {
 	for len(rt.pending) > 0 {
 		batch, t := rt.pending, rt.pendingTable
 		rt.pending, rt.pendingTable = nil, nil
-		rt.gen++
-		gen, st := rt.gen, rt.snapshotState()
+		gen, st := rt.numberedSnapshot()
 		rt.mu.Unlock()
 		err := rt.file.write(rt.opts.StatePath, gen, st)
 		rt.mu.Lock()
@@ -85,6 +84,13 @@ func (rt *Router) flush() {
 		rt.healthDeferred = false
 		rt.healthChanged()
 	}
+}
+
+// numberedSnapshot captures the table with the next generation number,
+// which orders it for stateFile. Callers hold rt.mu.
+func (rt *Router) numberedSnapshot() (uint64, state) {
+	rt.gen++
+	return rt.gen, rt.snapshotState()
 }
 
 // awaitFlushed waits, with rt.mu held on entry and on return, until no

@@ -103,8 +103,7 @@ func (rt *Router) saveHealth() error {
 		rt.mu.Unlock()
 		return nil
 	}
-	rt.gen++
-	gen, st := rt.gen, rt.snapshotState()
+	gen, st := rt.numberedSnapshot()
 	rt.mu.Unlock()
 	if err := rt.file.write(rt.opts.StatePath, gen, st); err != nil {
 		return fmt.Errorf("router state %s: %w", rt.opts.StatePath, err)

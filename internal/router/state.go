@@ -75,10 +75,10 @@ func loadState(path string) (state, error) {
 	return st, nil
 }
 
-// stateFile serialises the writes of the state file: a change's (under
-// rt.mu, before the change is applied) and the health saver's (outside
-// it). A snapshot older than one already written is dropped, so the file
-// never goes back to an older table. Its zero value is ready.
+// stateFile serialises the writes of the state file: the group commit's
+// (before the changes are published) and the health saver's. Both write
+// outside rt.mu, so a snapshot older than one already written is dropped:
+// the file never goes back to an older table. Its zero value is ready.
 type stateFile struct {
 	mu      sync.Mutex
 	written uint64 // generation of the snapshot in the file
