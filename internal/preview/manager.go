@@ -168,21 +168,36 @@ type state struct {
 
 func stateKey(id int64) string { return "preview/" + strconv.FormatInt(id, 10) }
 
-func (m *Manager) loadState(ctx context.Context, id int64) state {
+// metaStore is where a preview's state lives: the store, or a transaction
+// of it.
+type metaStore interface {
+	GetMeta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+}
+
+func readState(ctx context.Context, ms metaStore, id int64) state {
 	var s state
-	v, err := m.cfg.Store.GetMeta(ctx, stateKey(id))
+	v, err := ms.GetMeta(ctx, stateKey(id))
 	if err == nil {
-		_ = json.Unmarshal([]byte(v), &s) // a damaged value only loses reporting
+		_ = json.Unmarshal([]byte(v), &s) // a damaged value only loses reporting and hosts
 	}
 	return s
 }
 
-func (m *Manager) saveState(ctx context.Context, id int64, s state) error {
+func writeState(ctx context.Context, ms metaStore, id int64, s state) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	return m.cfg.Store.SetMeta(ctx, stateKey(id), string(b))
+	return ms.SetMeta(ctx, stateKey(id), string(b))
+}
+
+func (m *Manager) loadState(ctx context.Context, id int64) state {
+	return readState(ctx, m.cfg.Store, id)
+}
+
+func (m *Manager) saveState(ctx context.Context, id int64, s state) error {
+	return writeState(ctx, m.cfg.Store, id, s)
 }
 
 // event records a line of the preview's trace; the trace is best effort.

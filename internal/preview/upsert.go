@@ -2,7 +2,6 @@ package preview
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -160,7 +159,7 @@ func (m *Manager) record(ctx context.Context, c Change, def *config.Definition, 
 		used, live := map[string]bool{}, 0
 		for _, o := range all {
 			used[o.Host] = true
-			for _, h := range loadStateIn(ctx, tx, o.ID).Hosts {
+			for _, h := range readState(ctx, tx, o.ID).Hosts {
 				used[h] = true
 			}
 			if o.App == def.App {
@@ -228,24 +227,11 @@ func previewHosts(def *config.Definition, c Change, slug string) ([]string, erro
 	return hosts, nil
 }
 
-// loadStateIn is loadState inside a transaction.
-func loadStateIn(ctx context.Context, tx *store.Tx, id int64) state {
-	var s state
-	if v, err := tx.GetMeta(ctx, stateKey(id)); err == nil {
-		_ = json.Unmarshal([]byte(v), &s) // a damaged value only loses its hosts
-	}
-	return s
-}
-
 // setHosts records the hosts of preview id in its state.
 func setHosts(ctx context.Context, tx *store.Tx, id int64, hosts []string) error {
-	s := loadStateIn(ctx, tx, id)
+	s := readState(ctx, tx, id)
 	s.Hosts = hosts
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	return tx.SetMeta(ctx, stateKey(id), string(b))
+	return writeState(ctx, tx, id, s)
 }
 
 // failed records a preview's failure and reports it; the error is masked
