@@ -65,6 +65,13 @@ func (c *Controller) putService(ctx context.Context, svc store.Service, spec Rev
 	return true
 }
 
+// unregistered forgets when task id was registered: it is leaving.
+func (c *Controller) unregistered(id string) {
+	c.mu.Lock()
+	delete(c.registered, id)
+	c.mu.Unlock()
+}
+
 // registeredSince reports whether task id was added to the router after t.
 func (c *Controller) registeredSince(id string, t time.Time) bool {
 	c.mu.Lock()

@@ -32,9 +32,7 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 		c.setStopped(ctx, id, nil)
 		return
 	}
-	c.mu.Lock()
-	delete(c.registered, id)
-	c.mu.Unlock()
+	c.unregistered(id)
 	if row.State == store.TaskDraining {
 		if routed {
 			res, err := c.d.Router.RemoveTarget(ctx, routerName(svc), c.groupOf(ctx, svc, id), id)
@@ -128,9 +126,7 @@ func (c *Controller) preStop(ctx context.Context, svc store.Service, spec Revisi
 // forget removes what the driver keeps of a task whose row the engine
 // deleted.
 func (c *Controller) forget(ctx context.Context, row store.Task) {
-	c.mu.Lock()
-	delete(c.registered, row.ID)
-	c.mu.Unlock()
+	c.unregistered(row.ID)
 	if row.State == store.TaskFailed {
 		svc, err := c.d.Store.GetService(ctx, row.ServiceID)
 		if err == nil {
