@@ -13,23 +13,32 @@ import (
 // settled polls until every deployment the store records is terminal and
 // returns them; an error names the ones that are not after within.
 func settled(c *rig.Cluster, within time.Duration) ([]rig.Deployment, error) {
+	s, err := storeSettles(c, within, "deployments not terminal in the store", func(s rig.Snapshot) (open []string) {
+		for _, d := range s.Deployments {
+			if !d.State.Terminal() {
+				open = append(open, fmt.Sprintf("%d (r%d, %s)", d.ID, d.To, d.State))
+			}
+		}
+		return open
+	})
+	return s.Deployments, err
+}
+
+// storeSettles polls the store until open finds nothing in it and returns
+// that snapshot; after within, the error says what (and which) is open.
+func storeSettles(c *rig.Cluster, within time.Duration, what string, open func(rig.Snapshot) []string) (rig.Snapshot, error) {
 	deadline := time.Now().Add(within)
 	for {
 		s, err := rig.ReadStore(c.StorePath())
 		if err == nil {
-			var open []string
-			for _, d := range s.Deployments {
-				if !d.State.Terminal() {
-					open = append(open, fmt.Sprintf("%d (r%d, %s)", d.ID, d.To, d.State))
-				}
+			left := open(s)
+			if len(left) == 0 {
+				return s, nil
 			}
-			if len(open) == 0 {
-				return s.Deployments, nil
-			}
-			err = fmt.Errorf("deployments not terminal in the store: %s", strings.Join(open, ", "))
+			err = fmt.Errorf("%s: %s", what, strings.Join(left, ", "))
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("after %s: %w", within, err)
+			return rig.Snapshot{}, fmt.Errorf("after %s: %w", within, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

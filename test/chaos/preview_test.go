@@ -200,27 +200,15 @@ func (p *previews) String() string {
 // destroyed and returns the snapshot; an error names the ones that are not
 // settled after within.
 func previewsSettled(c *rig.Cluster, within time.Duration) (rig.Snapshot, error) {
-	deadline := time.Now().Add(within)
-	for {
-		s, err := rig.ReadStore(c.StorePath())
-		if err == nil {
-			var open []string
-			for _, p := range s.Previews {
-				if !p.Settled() {
-					open = append(open, fmt.Sprintf("%s (%s, %s)", p.Branch, p.Env, p.State))
-				}
+	return storeSettles(c, within, "previews not settled in the store", func(s rig.Snapshot) (open []string) {
+		for _, p := range s.Previews {
+			if !p.Settled() {
+				open = append(open, fmt.Sprintf("%s (%s, %s)", p.Branch, p.Env, p.State))
 			}
-			if len(open) == 0 {
-				return s, nil
-			}
-			sort.Strings(open)
-			err = fmt.Errorf("previews not settled in the store: %s", strings.Join(open, ", "))
 		}
-		if time.Now().After(deadline) {
-			return rig.Snapshot{}, fmt.Errorf("after %s: %w", within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		sort.Strings(open)
+		return open
+	})
 }
 
 // envGone polls until environment env has no task row in the store and no
