@@ -90,6 +90,7 @@ type Controller struct {
 	specs   map[revKey]RevisionSpec
 	// releases are the artifacts' release directories, by digest.
 	releases map[string]*release
+	launches launches // starts under way, which stops let go first
 	wg       sync.WaitGroup
 }
 
@@ -180,11 +181,11 @@ func (c *Controller) Notify(serviceID int64) {
 
 // spawn runs effect for task id in its own goroutine unless one is already
 // under way for it, then wakes the service's loop (0: none).
-func (c *Controller) spawn(ctx context.Context, serviceID int64, id string, effect func(context.Context)) {
+func (c *Controller) spawn(ctx context.Context, serviceID int64, id string, effect func(context.Context)) (started bool) {
 	c.mu.Lock()
 	if c.effects[id] {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.effects[id] = true
 	c.wg.Add(1)
@@ -199,4 +200,5 @@ func (c *Controller) spawn(ctx context.Context, serviceID int64, id string, effe
 			c.Notify(serviceID)
 		}
 	}()
+	return true
 }

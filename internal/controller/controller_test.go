@@ -42,10 +42,47 @@ func TestRollingDeployUpgradeAndRollback(t *testing.T) {
 	waitFor(t, 5*time.Second, func() (bool, string) { return e.serves("v1") })
 	v1 := e.status().Tasks
 
-	// v2: every task replaced; no r1 process or row is left.
+	// v2: every task replaced; no r1 process or row is left. Progress is
+	// reported at most every progressEvery, and its last report is the end.
 	d2 := e.deploy(web(3, true, "HELLO_VERSION=v2"))
-	if err := e.wait(d2.Deployment); err != nil {
+	var reports []time.Time
+	var lastReport deploy.Progress
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	err = e.ctl.WaitDeployment(ctx, d2.Deployment, func(p deploy.Progress) {
+		reports, lastReport = append(reports, time.Now()), p
+	})
+	cancel()
+	if err != nil {
 		t.Fatalf("v2: %v", err)
+	}
+	if len(reports) < 2 || lastReport.State != deploy.DeploySucceeded {
+		t.Fatalf("v2: %d progress reports, the last %+v; want several, ending succeeded", len(reports), lastReport)
+	}
+	for i := 1; i < len(reports)-1; i++ { // the terminal report comes at once
+		if gap := reports[i].Sub(reports[i-1]); gap < progressEvery {
+			t.Errorf("progress reports %d and %d came %s apart, want at least %s", i-1, i, gap, progressEvery)
+		}
+	}
+	// Each new task's turn to healthy is in the deployment's trace, after
+	// its start.
+	evs, err := e.store.ListEvents(context.Background(), store.EventFilter{Deployment: d2.Deployment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	starting, healthy := map[string]bool{}, map[string]bool{}
+	for _, ev := range evs {
+		switch ev.Type {
+		case string(deploy.EventTaskStarting):
+			starting[ev.Task] = true
+		case EventTaskHealthy:
+			if !starting[ev.Task] || healthy[ev.Task] {
+				t.Errorf("task.healthy of %s out of order: %s", ev.Task, ev.Message)
+			}
+			healthy[ev.Task] = true
+		}
+	}
+	if len(healthy) != 3 || len(starting) != 3 {
+		t.Errorf("deployment %d traced %d starts and %d healthy tasks, want 3 and 3", d2.Deployment, len(starting), len(healthy))
 	}
 	waitFor(t, 10*time.Second, func() (bool, string) {
 		st := e.status()
@@ -77,7 +114,7 @@ func TestRollingDeployUpgradeAndRollback(t *testing.T) {
 	}
 
 	// The trace has the deployment's steps, in order.
-	evs, err := e.store.ListEvents(context.Background(), store.EventFilter{Deployment: d3.Deployment})
+	evs, err = e.store.ListEvents(context.Background(), store.EventFilter{Deployment: d3.Deployment})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,18 +118,23 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			}
 			c.spawn(ctx, id, key, func(ctx context.Context) { c.runHook(ctx, svc, a) })
 		case deploy.StartTask:
-			c.spawn(ctx, id, a.ID, func(ctx context.Context) {
-				if c.start(ctx, id, a.ID) && a.Register != "" {
-					c.register(ctx, id, a.ID, a.Register)
+			c.launches.begin(id)
+			if !c.spawn(ctx, id, a.ID, func(ctx context.Context) {
+				defer c.launches.end(id)
+				if l, ok := c.start(ctx, id, a.ID); ok && a.Register != "" {
+					c.registerLaunched(ctx, l, a.Register)
 				}
-			})
+			}) {
+				c.launches.end(id)
+			}
 		case deploy.RegisterTask:
 			if sn.groups[a.ID] == a.Group || c.registeredSince(a.ID, sn.at) {
 				continue // restated only: it is in the router already
 			}
 			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.register(ctx, id, a.ID, a.Group) })
 		case deploy.StopTask:
-			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.stop(ctx, id, a.ID) })
+			group := sn.groups[a.ID]
+			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.stopIn(ctx, id, a.ID, group) })
 		case deploy.ForgetTask:
 			if row, ok := rec.forgotten[a.ID]; ok {
 				c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.forget(ctx, row) })

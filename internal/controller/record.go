@@ -53,6 +53,11 @@ func (c *Controller) record(ctx context.Context, sn *snapshot, plan deploy.Plan)
 			if _, err := tx.UpdateTask(ctx, row); err != nil {
 				return err
 			}
+			if row.State == store.TaskHealthy && sn.rows[id].State != store.TaskHealthy {
+				if err := healthyEvent(ctx, tx, sn, row); err != nil {
+					return err
+				}
+			}
 			out.changed = true
 		}
 		rowState := func(id string) (store.Task, bool) {
@@ -159,6 +164,21 @@ func (c *Controller) record(ctx context.Context, sn *snapshot, plan deploy.Plan)
 		return nil
 	})
 	return out, err
+}
+
+// healthyEvent traces a task turning healthy: it passed its health check
+// (or, for a task no router checks, its process runs), under the
+// deployment that started it when one is in flight.
+func healthyEvent(ctx context.Context, tx *store.Tx, sn *snapshot, t store.Task) error {
+	var dep int64
+	for _, d := range sn.deps {
+		if d.ToRevision == t.Revision {
+			dep = d.ID
+		}
+	}
+	_, err := tx.AppendEvent(ctx, store.Event{App: sn.svc.App, Env: sn.svc.Env, Service: sn.svc.Name, Deployment: dep,
+		Task: t.ID, Type: EventTaskHealthy, Message: fmt.Sprintf("%s (r%d) is healthy", t.ID, t.Revision)})
+	return err
 }
 
 // maskerFor masks the secrets of every revision the snapshot's tasks and

@@ -16,7 +16,7 @@ import (
 // (snapshot.routerRev).
 func (c *Controller) register(ctx context.Context, serviceID int64, id, group string) {
 	row, err := c.d.Store.GetTask(ctx, id)
-	if err != nil || !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
+	if err != nil {
 		return
 	}
 	svc, err := c.d.Store.GetService(ctx, serviceID)
@@ -27,12 +27,22 @@ func (c *Controller) register(ctx context.Context, serviceID int64, id, group st
 	if err != nil {
 		return
 	}
+	c.registerLaunched(ctx, launched{svc: svc, spec: spec, row: row}, group)
+}
+
+// registerLaunched is register for a task start just recorded, with what
+// start read.
+func (c *Controller) registerLaunched(ctx context.Context, l launched, group string) {
+	svc, spec, row, id := l.svc, l.spec, l.row, l.row.ID
+	if !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
+		return
+	}
 	name := routerName(svc)
-	if c.routerHas(serviceID) == 0 && !c.putService(ctx, svc, spec, row.Revision) {
+	if c.routerHas(svc.ID) == 0 && !c.putService(ctx, svc, spec, row.Revision) {
 		return
 	}
 	target := api.Target{ID: id, Addr: row.Addr}
-	err = c.d.Router.AddTarget(ctx, name, group, target)
+	err := c.d.Router.AddTarget(ctx, name, group, target)
 	if errors.Is(err, client.ErrNotFound) && c.putService(ctx, svc, spec, row.Revision) {
 		err = c.d.Router.AddTarget(ctx, name, group, target)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/internal/config"
+	"github.com/ferrycd/ferry/internal/store"
 )
 
 // TestRouterConfigFollowsTheLiveRevision: after a rollback to an older
@@ -42,4 +43,23 @@ func TestRouterConfigFollowsTheLiveRevision(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, routerHas(1, "/healthz"))
 	waitFor(t, 5*time.Second, func() (bool, string) { return e.serves("v1") })
+}
+
+// Which tasks' router targets a snapshot keeps; the others are strays.
+func TestOwnsTarget(t *testing.T) {
+	for s, want := range map[store.TaskState]bool{
+		store.TaskPending:   true, // launching: registered before the snapshot saw the launch
+		store.TaskStarting:  true,
+		store.TaskRunning:   true,
+		store.TaskHealthy:   true,
+		store.TaskUnhealthy: true,
+		store.TaskDraining:  true, // its stop removes the target after the drain
+		store.TaskStopping:  false,
+		store.TaskStopped:   false,
+		store.TaskFailed:    false,
+	} {
+		if got := ownsTarget(s); got != want {
+			t.Errorf("ownsTarget(%s) = %v, want %v", s, got, want)
+		}
+	}
 }

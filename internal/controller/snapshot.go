@@ -144,7 +144,7 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 	for id, tg := range target {
 		sn.groups[id] = tg.group
 	}
-	serving := map[string]bool{}
+	owned := map[string]bool{}
 	for _, row := range rows {
 		sn.rows[row.ID] = row
 		spec, err := c.spec(ctx, serviceID, row.Revision)
@@ -170,22 +170,33 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 		if changed {
 			sn.next[row.ID] = next
 		}
-		// A draining task's stop removes its own target and waits for the
-		// drain: removing it here too would let that stop find it gone and
-		// signal the task while requests are still in flight.
-		if isLaunched(next.State) || next.State == store.TaskDraining {
-			serving[row.ID] = true
+		if ownsTarget(next.State) {
+			owned[row.ID] = true
 		}
 		st.Tasks = append(st.Tasks, t)
 	}
 	for id := range target {
-		if !serving[id] {
+		if !owned[id] {
 			sn.strays = append(sn.strays, id)
 		}
 	}
 	slices.Sort(sn.strays)
 	sn.state = st
 	return sn, nil
+}
+
+// ownsTarget reports whether a task in state s may have a router target
+// that is not a stray.
+//   - A pending task is being launched: its start registers it right after
+//     recording the launch, so a snapshot that read the row before that
+//     record and the router after the registration sees a pending task's
+//     target. Taking it for a stray removed it, and the next pass added it
+//     again with its health checks started afresh: an interval lost.
+//   - A draining task's stop removes its own target and waits for the
+//     drain: removing it here too would let that stop find it gone and
+//     signal the task while requests are still in flight.
+func ownsTarget(s store.TaskState) bool {
+	return s == store.TaskPending || s == store.TaskDraining || isLaunched(s)
 }
 
 // isLaunched states have a process ferry means to keep.

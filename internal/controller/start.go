@@ -13,37 +13,44 @@ import (
 	"github.com/ferrycd/ferry/internal/store"
 )
 
+// launched is a task start recorded, with what start read to do it.
+type launched struct {
+	svc  store.Service
+	spec RevisionSpec
+	row  store.Task
+}
+
 // start launches a pending task: port, release directory, driver Start, then
-// the handle is persisted. A failed launch leaves the row failed with the
-// reason, which the engine counts against the circuit breaker. It reports
-// whether the task was launched and recorded.
-func (c *Controller) start(ctx context.Context, serviceID int64, id string) bool {
+// the handle is persisted with its trace line. A failed launch leaves the
+// row failed with the reason, which the engine counts against the circuit
+// breaker. ok reports whether the task was launched and recorded.
+func (c *Controller) start(ctx context.Context, serviceID int64, id string) (l launched, ok bool) {
 	row, err := c.d.Store.GetTask(ctx, id)
 	if err != nil || row.State != store.TaskPending {
-		return false // forgotten, or launched meanwhile
+		return l, false // forgotten, or launched meanwhile
 	}
 	svc, err := c.d.Store.GetService(ctx, serviceID)
 	if err != nil {
-		return false
+		return l, false
 	}
 	spec, err := c.spec(ctx, serviceID, row.Revision)
 	if err != nil {
 		c.launchFailed(ctx, svc, spec, id, 0, err)
-		return false
+		return l, false
 	}
 	drv, err := c.driverNamed(spec.Runtime)
 	if err != nil {
 		c.launchFailed(ctx, svc, spec, id, 0, err)
-		return false
+		return l, false
 	}
 	st, port, err := c.launch(ctx, drv, spec, row)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.launchFailed(ctx, svc, spec, id, port, err)
 		}
-		return false
+		return l, false
 	}
-	kept := false
+	var rec store.Task
 	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.GetTask(ctx, id)
 		if err != nil {
@@ -59,21 +66,21 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id string) bool
 		if cur.StartedAt.IsZero() {
 			cur.StartedAt = c.now()
 		}
-		_, err = tx.UpdateTask(ctx, cur)
-		kept = err == nil
-		return err
+		if rec, err = tx.UpdateTask(ctx, cur); err != nil {
+			return err
+		}
+		return c.eventIn(ctx, tx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr))
 	})
-	if !kept {
+	if err != nil {
 		// The row is gone or the store failed: nothing would ever stop
 		// this process, so stop it now.
 		c.log.Error("recording a started task; stopping it", "task", id, "err", err)
 		drv.Stop(context.WithoutCancel(ctx), st.Handle, spec.Spec.StopSignal, spec.stopTimeout())
 		drv.Remove(context.WithoutCancel(ctx), st.Handle)
 		c.ports.Release(port)
-		return false
+		return l, false
 	}
-	c.event(ctx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr))
-	return true
+	return launched{svc: svc, spec: spec, row: rec}, true
 }
 
 // launch allocates a port, unpacks the artifact and starts the task. A task

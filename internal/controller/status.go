@@ -100,24 +100,43 @@ func (e *DeploymentError) Error() string {
 	return fmt.Sprintf("deployment %d %s: %s", e.ID, e.State, e.Reason)
 }
 
-// WaitDeployment calls progress whenever deployment id changes, until it
-// ends: nil once it succeeded, a *DeploymentError when it was rolled back,
-// failed or superseded, ctx's error when ctx ends first.
+// progressEvery is the least time between two progress reports of
+// WaitDeployment: computing one reads the whole service, and a deployment of
+// many tasks records events faster than anyone reads them. The terminal
+// state is reported at once.
+const progressEvery = 100 * time.Millisecond
+
+// WaitDeployment calls progress when deployment id changes, at most every
+// progressEvery, until it ends: nil once it succeeded, a *DeploymentError
+// when it was rolled back, failed or superseded, ctx's error when ctx ends
+// first.
 func (c *Controller) WaitDeployment(ctx context.Context, id int64, progress func(deploy.Progress)) error {
 	events, cancel := c.d.Store.Subscribe()
 	defer cancel()
 	tick := time.NewTicker(busyPoll)
 	defer tick.Stop()
+	catchUp := time.NewTimer(0) // reports a change held back by progressEvery
+	catchUp.Stop()
+	defer catchUp.Stop()
 	last := ""
+	var computed time.Time
 	for {
 		d, err := c.d.Store.GetDeployment(ctx, id)
 		if err != nil {
 			return err
 		}
+		done := d.State.Terminal()
+		behind := false // a change not reported yet
 		if progress != nil {
-			if p, err := c.progress(ctx, d); err == nil && p.String() != last {
-				last = p.String()
-				progress(p)
+			if done || time.Since(computed) >= progressEvery {
+				p, err := c.progress(ctx, d)
+				computed = time.Now() // after: reports are progressEvery apart however long this took
+				if err == nil && p.String() != last {
+					last = p.String()
+					progress(p)
+				}
+			} else {
+				behind = true
 			}
 		}
 		switch d.State {
@@ -126,12 +145,19 @@ func (c *Controller) WaitDeployment(ctx context.Context, id int64, progress func
 		case store.DeployRolledBack, store.DeployFailed, store.DeploySuperseded, store.DeployAborted:
 			return &DeploymentError{ID: id, State: string(d.State), Reason: d.Reason}
 		}
+		var due <-chan time.Time
+		if behind {
+			catchUp.Reset(progressEvery - time.Since(computed))
+			due = catchUp.C
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-events:
 		case <-tick.C:
+		case <-due:
 		}
+		catchUp.Stop()
 	}
 }
 

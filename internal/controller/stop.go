@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/ferrycd/ferry/internal/config"
 	"strings"
 	"time"
 
@@ -18,6 +20,12 @@ import (
 // stop timeout → row stopped → driver Remove. Each stage is persisted, so a
 // restarted server resumes where this one was.
 func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
+	c.stopIn(ctx, serviceID, id, "")
+}
+
+// stopIn is stop for a task known to be in router group group ("": ask the
+// router).
+func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group string) {
 	row, err := c.d.Store.GetTask(ctx, id)
 	if err != nil || (row.State != store.TaskDraining && row.State != store.TaskStopping) {
 		return
@@ -29,13 +37,17 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 	spec, routed := c.isRouted(ctx, row)
 	if row.Handle == "" {
 		// Never launched: nothing runs, nothing to drain.
-		c.setStopped(ctx, id, nil)
+		c.setStopped(ctx, id, nil, nil)
 		return
 	}
 	c.unregistered(id)
 	if row.State == store.TaskDraining {
+		drained := "" // the trace line of the drain, written with the next state
 		if routed {
-			res, err := c.d.Router.RemoveTarget(ctx, routerName(svc), c.groupOf(ctx, svc, id), id)
+			if group == "" {
+				group = c.groupOf(ctx, svc, id)
+			}
+			res, err := c.d.Router.RemoveTarget(ctx, routerName(svc), group, id)
 			switch {
 			case errors.Is(err, client.ErrNotFound):
 			case err != nil:
@@ -44,16 +56,37 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 				c.log.Warn("deregistering a task; will retry", "task", id, "err", err)
 				return
 			default:
-				c.event(ctx, svc, spec, EventTaskDrained, id, "%s deregistered and drained in %s (%d requests finished, %d cut)",
+				drained = fmt.Sprintf("%s deregistered and drained in %s (%d requests finished, %d cut)",
 					id, res.Duration.Round(time.Millisecond), res.Drained, res.Cut)
 			}
 		}
-		c.preStop(ctx, svc, spec, row)
-		if _, err := c.d.Store.SetTaskState(ctx, id, store.TaskStopping, ""); err != nil {
+		if preStopHook(spec) != nil {
+			// The hook's line comes after the drain's.
+			if drained != "" {
+				c.event(ctx, svc, spec, EventTaskDrained, id, "%s", drained)
+				drained = ""
+			}
+			c.preStop(ctx, svc, spec, row)
+		}
+		err := c.d.Store.Tx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.SetTaskState(ctx, id, store.TaskStopping, ""); err != nil {
+				return err
+			}
+			if drained != "" {
+				return c.eventIn(ctx, tx, svc, spec, EventTaskDrained, id, "%s", drained)
+			}
+			return nil
+		})
+		if err != nil {
 			c.log.Error("recording a stopping task", "task", id, "err", err)
 			return
 		}
 	}
+	// Tasks of this service being launched go first: a stopped task's
+	// teardown (its exit, the kernel reaping it) competes with their
+	// start-up for the CPU, and on a rolling deploy they start in the very
+	// pass that stops the tasks they replace. It no longer gets traffic.
+	c.launches.wait(ctx, serviceID, launchFirst)
 	drv := c.driverOf(row)
 	if err := drv.Stop(ctx, row.Handle, spec.Spec.StopSignal, spec.stopTimeout()); err != nil {
 		if ctx.Err() == nil {
@@ -65,14 +98,16 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 	if st, err := drv.Inspect(ctx, row.Handle); err == nil && !st.Running && st.ExitCode >= 0 {
 		code = &st.ExitCode
 	}
-	if !c.setStopped(ctx, id, code) {
+	stopped := func(tx *store.Tx) error {
+		return c.eventIn(ctx, tx, svc, spec, EventTaskStopped, id, "%s stopped (%s)", id, exitWords(code))
+	}
+	if !c.setStopped(ctx, id, code, stopped) {
 		return
 	}
 	if err := drv.Remove(ctx, row.Handle); err != nil {
 		c.log.Warn("removing a stopped task", "task", id, "err", err)
 	}
 	c.ports.Release(row.Port)
-	c.event(ctx, svc, spec, EventTaskStopped, id, "%s stopped (%s)", id, exitWords(code))
 }
 
 // groupOf is the router group target id is in (the rolling group when the
@@ -90,15 +125,19 @@ func (c *Controller) groupOf(ctx context.Context, svc store.Service, id string) 
 	return deploy.RollingGroup
 }
 
-func (c *Controller) setStopped(ctx context.Context, id string, code *int) bool {
+// setStopped records a task stopped with its exit code (nil: unknown), and
+// runs also, when given, in the same transaction.
+func (c *Controller) setStopped(ctx context.Context, id string, code *int, also func(*store.Tx) error) bool {
 	err := c.d.Store.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.GetTask(ctx, id)
 		if err != nil {
 			return err
 		}
 		cur.State, cur.ExitCode, cur.StoppedAt, cur.HealthySince = store.TaskStopped, code, c.now(), time.Time{}
-		_, err = tx.UpdateTask(ctx, cur)
-		return err
+		if _, err = tx.UpdateTask(ctx, cur); err != nil || also == nil {
+			return err
+		}
+		return also(tx)
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrTerminal) {
 		c.log.Error("recording a stopped task", "task", id, "err", err)
@@ -110,12 +149,20 @@ func (c *Controller) setStopped(ctx context.Context, id string, code *int) bool 
 // maxHookOutput bounds the hook output kept in the trace.
 const maxHookOutput = 2048
 
+// preStopHook is the service's pre_stop hook, nil when it has none.
+func preStopHook(spec RevisionSpec) *config.Hook {
+	if h := spec.Spec.Hooks.PreStop; h != nil && len(h.Command) > 0 {
+		return h
+	}
+	return nil
+}
+
 // preStop runs the service's pre_stop hook in the task with its timeout,
 // which the hook's heartbeats extend. Its failure is reported and does not
 // block the stop.
 func (c *Controller) preStop(ctx context.Context, svc store.Service, spec RevisionSpec, row store.Task) {
-	h := spec.Spec.Hooks.PreStop
-	if h == nil || len(h.Command) == 0 {
+	h := preStopHook(spec)
+	if h == nil {
 		return
 	}
 	env := []string{"FERRY_SERVICE=" + svc.Name, "FERRY_REVISION=" + itoa(row.Revision), "FERRY_TASK_ID=" + row.ID}

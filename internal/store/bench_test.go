@@ -19,20 +19,6 @@ func BenchmarkAppendEvent(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendEventParallel(b *testing.B) {
-	ctx := context.Background()
-	s := openTemp(b)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.AppendEvent(ctx, Event{Service: "web", Type: "task.healthy"}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
 // BenchmarkListTasks lists the live tasks of one service among 1000 tasks
 // of 10 services.
 func BenchmarkListTasks(b *testing.B) {
@@ -76,5 +62,27 @@ func BenchmarkListTasks(b *testing.B) {
 		if err != nil || len(tasks) != 50 {
 			b.Fatalf("%d tasks, %v", len(tasks), err)
 		}
+	}
+}
+
+// BenchmarkAppendEventParallel is writes from several goroutines at once:
+// one per core, and 32 per core as a rolling batch makes them, which the
+// group commit turns into a few transactions.
+func BenchmarkAppendEventParallel(b *testing.B) {
+	for _, per := range []int{1, 32} {
+		b.Run(fmt.Sprintf("%d-per-core", per), func(b *testing.B) {
+			ctx := context.Background()
+			s := openTemp(b)
+			b.SetParallelism(per)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.AppendEvent(ctx, Event{Service: "web", Type: "task.healthy"}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }

@@ -28,6 +28,9 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection: every write is serialised here
 	r    *sql.DB // read-only pool
+	// ws and rs are the prepared statements of w and r.
+	ws, rs *statements
+	gc     *committer // write transactions (commit.go)
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
@@ -91,6 +94,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// never corrupts the store, and takes every task down with it: the
 		// restarted server reconciles from what was kept.
 		"_pragma=synchronous(NORMAL)",
+		// Each write of a group commit runs in a savepoint (commit.go),
+		// whose journal of page images is a temporary file unless this says
+		// memory: a write to disk per changed page, for nothing a crash
+		// could use.
+		"_pragma=temp_store(MEMORY)",
 		"_txlock=immediate"))
 	if err != nil {
 		return nil, fail(err)
@@ -134,8 +142,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	s := &Store{path: abs, w: w, r: r, subs: map[chan struct{}]struct{}{}}
-	s.ops = ops{s: s, q: r}
+	s := &Store{path: abs, w: w, r: r, ws: newStatements(w), rs: newStatements(r), gc: newCommitter(),
+		subs: map[chan struct{}]struct{}{}}
+	s.ops = ops{s: s, q: pooled{s.rs}}
+	go s.write()
 	return s, nil
 }
 
@@ -155,45 +165,19 @@ func dsn(path string, params ...string) string {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the store. Subscribers' channels are closed.
+// Close closes the store: queued writes finish, later ones fail, and
+// subscribers' channels are closed.
 func (s *Store) Close() error {
+	s.stopWriting()
 	s.mu.Lock()
 	for ch := range s.subs {
 		close(ch)
 		delete(s.subs, ch)
 	}
 	s.mu.Unlock()
+	s.rs.close()
+	s.ws.close()
 	return errors.Join(s.r.Close(), s.w.Close())
-}
-
-// Tx runs fn in one write transaction: it commits if fn returns nil and
-// rolls back otherwise (or if fn panics). Write transactions are serialised,
-// so inside fn write through tx only: a write through the Store would wait
-// for fn's own transaction forever.
-func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	t := &Tx{sqlTx: sqlTx}
-	t.ops = ops{s: s, tx: t, q: sqlTx}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = sqlTx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(t); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	if t.events {
-		s.notify()
-	}
-	return nil
 }
 
 // now is the store's clock: UTC, wall time only.

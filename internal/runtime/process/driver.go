@@ -43,15 +43,17 @@ type Driver struct {
 	pool     *sparePool
 	// known caches what Inspect read of a task's files, by handle: a
 	// handle names one process, whose spec and record never change, so
-	// only its liveness (and, once dead, its exit) is read again. A
-	// reconciler inspects every task on every pass.
+	// only its liveness (a pidfd poll) and, once dead, its exit are read
+	// again. A reconciler inspects every task on every pass.
 	known sync.Map // handle string → knownTask
 }
 
-// knownTask is what Inspect keeps of a task's files.
+// knownTask is what Inspect keeps of a task: its files, and how to tell
+// whether its process still runs.
 type knownTask struct {
 	addr      string
 	startedAt time.Time
+	live      *liveness
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -204,9 +206,7 @@ func startColdShim(dir string, shimArgv []string, deadline time.Time) (string, e
 	if err != nil {
 		return "", fmt.Errorf("starting shim %s: %w", shimArgv[0], err)
 	}
-	// Reap the shim if it ends while this process lives; if this process
-	// dies first, init adopts it.
-	go shim.Wait()
+	go reap(shim)
 	return readReport(readyR, deadline, shim.Process), nil
 }
 
@@ -248,11 +248,10 @@ func (d *Driver) Inspect(ctx context.Context, handle string) (runtime.Status, er
 	if err != nil {
 		return runtime.Status{}, err
 	}
-	st := runtime.Status{ID: h.ID, Handle: handle, ExitCode: -1, Running: alive(h.PID, h.Start)}
+	st := runtime.Status{ID: h.ID, Handle: handle, ExitCode: -1}
 	dir := d.stateDir(h.ID)
-	if k, ok := d.known.Load(handle); ok {
-		st.Addr, st.StartedAt = k.(knownTask).addr, k.(knownTask).startedAt
-	} else {
+	k, ok := d.known.Load(handle)
+	if !ok {
 		var ss shimSpec
 		if readJSON(filepath.Join(dir, specFile), &ss) == nil {
 			st.Addr = addr(ss.Port)
@@ -261,11 +260,13 @@ func (d *Driver) Inspect(ctx context.Context, handle string) (runtime.Status, er
 		if readJSON(filepath.Join(dir, taskFile), &rec) != nil || rec.handle(h.ID) != h {
 			// Not (or no longer) the task recorded under this id: nothing
 			// more is known of it.
+			st.Running = alive(h.PID, h.Start)
 			return st, nil
 		}
-		st.StartedAt = rec.StartedAt
-		d.known.Store(handle, knownTask{addr: st.Addr, startedAt: st.StartedAt})
+		k, _ = d.known.LoadOrStore(handle, knownTask{addr: st.Addr, startedAt: rec.StartedAt, live: newLiveness(h)})
 	}
+	kt := k.(knownTask)
+	st.Addr, st.StartedAt, st.Running = kt.addr, kt.startedAt, kt.live.running()
 	if !st.Running {
 		var exit exitRecord
 		if readJSON(filepath.Join(dir, exitFile), &exit) == nil {
@@ -376,7 +377,9 @@ func (d *Driver) Remove(ctx context.Context, handle string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("removing task %s: %w", h.ID, err)
 	}
-	d.known.Delete(handle)
+	if k, ok := d.known.LoadAndDelete(handle); ok {
+		k.(knownTask).live.close()
+	}
 	return nil
 }
 

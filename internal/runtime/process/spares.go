@@ -155,9 +155,14 @@ func (d *Driver) trimIdle(p *sparePool) {
 	}
 }
 
-// Close ends the driver's spare shims. Running tasks are not affected; a
-// Start after Close starts its shim cold.
+// Close ends the driver's spare shims and releases what Inspect holds
+// open. Running tasks are not affected; a Start after Close starts its shim
+// cold.
 func (d *Driver) Close() error {
+	d.known.Range(func(_, k any) bool {
+		k.(knownTask).live.close()
+		return true
+	})
 	p := d.spares()
 	if p == nil {
 		return nil
@@ -202,7 +207,7 @@ func (d *Driver) startSpare() (*spare, error) {
 		ctlW.Close()
 		return nil, fmt.Errorf("starting a spare shim: %w", err)
 	}
-	go cmd.Wait()
+	go reap(cmd)
 	return &spare{ctl: ctlW, ready: readyR, cmd: cmd}, nil
 }
 

@@ -17,14 +17,12 @@ func waitGone(ctx context.Context, pid int, start uint64, timeout time.Duration)
 		return true, nil
 	}
 	deadline := time.Now().Add(timeout)
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err == nil {
+	fd, gone := pinProcess(pid, start)
+	if gone {
+		return true, nil
+	}
+	if fd >= 0 {
 		defer unix.Close(fd)
-		// The pidfd might name a newer process with a reused pid: check
-		// again now that it is pinned.
-		if !alive(pid, start) {
-			return true, nil
-		}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -36,7 +34,7 @@ func waitGone(ctx context.Context, pid int, start uint64, timeout time.Duration)
 		}
 		// Wake at least every 100ms to notice ctx being cancelled.
 		step := min(left, 100*time.Millisecond)
-		if fd >= 0 && err == nil {
+		if fd >= 0 {
 			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 			if _, perr := unix.Poll(fds, int(step.Milliseconds())+1); perr != nil && !errors.Is(perr, syscall.EINTR) {
 				return false, perr
@@ -51,6 +49,23 @@ func waitGone(ctx context.Context, pid int, start uint64, timeout time.Duration)
 		}
 		time.Sleep(min(step, 10*time.Millisecond))
 	}
+}
+
+// pinProcess opens a pidfd on the process pid that started at start. A
+// pidfd names whichever process has the pid when it is opened, so the start
+// time is checked again once it is open. fd is -1 when that process is gone
+// (gone is then true) or when this kernel offers no pidfds, in which case
+// /proc must be read instead.
+func pinProcess(pid int, start uint64) (fd int, gone bool) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, errors.Is(err, unix.ESRCH)
+	}
+	if !alive(pid, start) {
+		unix.Close(fd)
+		return -1, true
+	}
+	return fd, false
 }
 
 // unixSignalNum is the signal called name ("SIGTERM"), or 0.
