@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 
+	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/runtime"
 	"github.com/ferrycd/ferry/internal/server"
 	"github.com/ferrycd/ferry/internal/store"
@@ -16,7 +19,7 @@ import (
 // logs: GET .../services/{service}/logs?task=ID&tail=N&follow=true → NDJSON
 // LogLine. Without task, the output of every live task, one task after the
 // other (interleaved as it comes when following). Logs outlive their task,
-// so a stopped task's id works too.
+// so a gone task's id works too while retention keeps its output.
 func (h *handlers) logs(w http.ResponseWriter, r *http.Request) {
 	svc, err := h.service(r)
 	if err != nil {
@@ -46,7 +49,7 @@ func (h *handlers) logs(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	for _, t := range tasks {
-		rc, err := h.driverOf(t).Logs(r.Context(), t.Handle, opts)
+		rc, err := h.logsOf(r.Context(), t, opts)
 		if err != nil {
 			server.WriteError(w, server.Errorf(http.StatusNotFound, "logs of task %s: %v", t.ID, err))
 			return
@@ -100,14 +103,38 @@ func sendLines(ctx context.Context, id string, rc io.Reader, send func(LogLine) 
 	return sc.Err()
 }
 
-// tasksOf is the task named by ?task= (which must belong to svc), or every
-// live task of svc.
+// logsOf streams task t's output: through its driver while it has a
+// handle, else (a task gone from the store, or not launched) what a driver
+// kept of it.
+func (h *handlers) logsOf(ctx context.Context, t store.Task, opts runtime.LogOptions) (io.ReadCloser, error) {
+	if t.Handle != "" {
+		return h.driverOf(t).Logs(ctx, t.Handle, opts)
+	}
+	err := errors.New("no output kept")
+	for _, d := range append([]runtime.Driver{h.Driver}, slices.Collect(maps.Values(h.Drivers))...) {
+		if lk, ok := d.(runtime.LogKeeper); ok {
+			var rc io.ReadCloser
+			if rc, err = lk.KeptLogs(ctx, t.ID, opts.Tail); err == nil {
+				return rc, nil
+			}
+		}
+	}
+	return nil, err
+}
+
+// tasksOf is the task named by ?task= (which must belong to svc; once gone
+// from the store, its id names it), or every live task of svc.
 func (h *handlers) tasksOf(r *http.Request, svc store.Service) ([]store.Task, error) {
 	if id := r.URL.Query().Get("task"); id != "" {
 		t, err := h.Store.GetTask(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			if prefix, _, ok := deploy.ParseTaskID(id); ok && prefix == deploy.TaskPrefix(svc.App, svc.Env, svc.Name) {
+				return []store.Task{{ID: id, ServiceID: svc.ID}}, nil
+			}
+		}
 		if errors.Is(err, store.ErrNotFound) || (err == nil && t.ServiceID != svc.ID) {
 			return nil, server.Errorf(http.StatusNotFound, "service %s has no task %q", svc.Name, id).
-				WithHint("`ferry status` lists the tasks")
+				WithHint("`ferry status` lists the tasks; `ferry events --service " + svc.Name + "` names the gone ones")
 		}
 		if err != nil {
 			return nil, err

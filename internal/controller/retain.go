@@ -85,20 +85,23 @@ func (c *Controller) retainLater() {
 	}
 	c.spawn(ctx, 0, "retention", func(ctx context.Context) {
 		if removed, err := c.Retain(ctx); err != nil {
-			c.log.Error("artifact retention", "err", err)
+			c.log.Error("retention", "err", err)
 		} else if len(removed) > 0 {
-			c.log.Info("artifact retention", "removed", removed)
+			c.log.Info("retention", "removed", removed)
 		}
 	})
 }
 
-// Retain removes the artifacts, release directories and docker images no
-// service needs: it keeps, per service, the last KeepRevisions revisions, the
-// live one, the rollback target and those of tasks or deployments in
-// flight, plus every artifact the store records that no revision uses yet
-// (built, not yet deployed). Images are collected only when a revision ran
-// on docker and the server runs a docker driver. It returns the artifact
-// digests and image IDs removed.
+// Retain removes the artifacts, release directories, docker images and task
+// outputs no service needs: it keeps, per service, the last KeepRevisions
+// revisions, the live one, the rollback target and those of tasks or
+// deployments in flight, plus every artifact the store records that no
+// revision uses yet (built, not yet deployed). Images are collected only
+// when a revision ran on docker and the server runs a docker driver. Of the
+// tasks that are gone, the output of the newest keepGoneOutputs per service
+// of those revisions stays (outputsToRemove). It returns the artifact
+// digests and image IDs removed, and "logs of N tasks" when it removed
+// task outputs.
 func (c *Controller) Retain(ctx context.Context) ([]string, error) {
 	c.retainMu.Lock()
 	defer c.retainMu.Unlock()
@@ -109,6 +112,7 @@ func (c *Controller) Retain(ctx context.Context) ([]string, error) {
 	var keep, images []string
 	anyDocker := false
 	used := map[string]bool{}
+	revisions := map[string]map[int]bool{} // kept, by task id prefix
 	for _, s := range svcs {
 		revs, err := c.d.Store.ListRevisions(ctx, s.ID, 0)
 		if err != nil {
@@ -139,6 +143,11 @@ func (c *Controller) Retain(ctx context.Context) ([]string, error) {
 			}
 		}
 		keep = append(keep, revisionsToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)...)
+		kept := map[int]bool{}
+		for i, r := range revs {
+			kept[r.Number] = keptRevision(i, r, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
+		}
+		revisions[taskPrefix(s)] = kept
 		ims, docker, err := imagesToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
 		if err != nil {
 			return nil, err
@@ -156,8 +165,18 @@ func (c *Controller) Retain(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(keep)
 	removed, err := c.d.Artifacts.Retain(ctx, slices.Compact(keep))
-	if err != nil || !anyDocker {
+	if err != nil {
 		return removed, err
+	}
+	n, err := c.pruneOutputs(ctx, revisions)
+	if n > 0 {
+		removed = append(removed, fmt.Sprintf("logs of %d tasks", n))
+	}
+	if err != nil {
+		return removed, fmt.Errorf("log retention: %w", err)
+	}
+	if !anyDocker {
+		return removed, nil
 	}
 	ids, err := c.collectImages(ctx, images)
 	return append(removed, ids...), err

@@ -30,6 +30,30 @@ func revisionOn(t *testing.T, n int, rt, ref string) store.Revision {
 	return store.Revision{Number: n, Spec: b, MaskedSpec: b}
 }
 
+// serviceWith records hello's web service in production with revisions,
+// each running e's artifact.
+func (e *env) serviceWith(t *testing.T, revs ...store.Revision) store.Service {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.store.PutApp(ctx, store.App{Name: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.EnsureEnvironment(ctx, "hello", "production", store.EnvStandard); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := e.store.EnsureService(ctx, "hello", "production", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range revs {
+		r.ServiceID, r.ArtifactDigest = svc.ID, e.artifact
+		if _, err := e.store.CreateRevision(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return svc
+}
+
 func TestImagesToKeep(t *testing.T) {
 	docker := make([]store.Revision, 0, 6)
 	for n := 6; n >= 1; n-- { // newest first
@@ -91,23 +115,11 @@ func TestRetainRemovesImagesOfDroppedRevisions(t *testing.T) {
 		}
 		images[n] = id
 	}
-	if _, err := e.store.PutApp(ctx, store.App{Name: "hello"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.EnsureEnvironment(ctx, "hello", "production", store.EnvStandard); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := e.store.EnsureService(ctx, "hello", "production", "web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	var revs []store.Revision
 	for n := 1; n <= 4; n++ {
-		r := revisionOn(t, n, config.RuntimeDocker, images[n])
-		r.ServiceID, r.ArtifactDigest = svc.ID, e.artifact
-		if _, err := e.store.CreateRevision(ctx, r); err != nil {
-			t.Fatal(err)
-		}
+		revs = append(revs, revisionOn(t, n, config.RuntimeDocker, images[n]))
 	}
+	svc := e.serviceWith(t, revs...)
 	// Rolled back to r2: the newest (r4) and the live one stay.
 	if _, err := e.store.SetLiveRevision(ctx, svc.ID, 2); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func routerName(s store.Service) string { return s.App + "/" + s.Env + "/" + s.N
 
 // taskPrefix starts the ids of the service's tasks; ids are single path
 // components for the driver, so the parts are joined by dots.
-func taskPrefix(s store.Service) string { return s.App + "." + s.Env + "." + s.Name }
+func taskPrefix(s store.Service) string { return deploy.TaskPrefix(s.App, s.Env, s.Name) }
 
 // spec returns revision rev of a service, decoded once.
 func (c *Controller) spec(ctx context.Context, serviceID int64, rev int) (RevisionSpec, error) {

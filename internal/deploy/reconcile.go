@@ -90,7 +90,7 @@ func (p *planner) present(t Task) bool { return !p.gone[t.ID] }
 func (p *planner) start(rev, gen int, why string) {
 	p.svc.Seq++
 	p.svcDirty = true
-	id := fmt.Sprintf("%s-r%d-%d", p.s.Service, rev, p.svc.Seq)
+	id := TaskID(p.s.Service, rev, p.svc.Seq)
 	p.emit(p.startTask(Task{ID: id, Revision: rev, Generation: gen}))
 	p.event(EventTaskStarting, p.depID(), id, "starting %s (r%d): %s", id, rev, why)
 }

@@ -242,6 +242,7 @@ func TestCLIDeliversTheExample(t *testing.T) {
 		})
 	})
 
+	var replaced string // a task restart replaced: gone from the store
 	t.Run("restart", func(t *testing.T) {
 		before := map[string]bool{}
 		for _, task := range status(t, app, home).Services[0].Tasks {
@@ -256,6 +257,9 @@ func TestCLIDeliversTheExample(t *testing.T) {
 			if before[task.ID] {
 				t.Errorf("task %s survived the restart", task.ID)
 			}
+		}
+		for id := range before {
+			replaced = id
 		}
 	})
 
@@ -278,6 +282,18 @@ func TestCLIDeliversTheExample(t *testing.T) {
 		r := mustFerry(t, app, home, nil, "logs", "web")
 		if !strings.Contains(r.Stdout, "listening on") {
 			t.Errorf("logs do not show hello's output:\n%s", r.Stdout)
+		}
+		// A task gone from the store keeps its output.
+		if replaced == "" {
+			t.Fatal("the restart subtest left no replaced task")
+		}
+		r = mustFerry(t, app, home, nil, "logs", "web", "--task", replaced)
+		if !strings.Contains(r.Stdout, "listening on") || !strings.Contains(r.Stdout, "shutting down") {
+			t.Errorf("logs of the replaced task %s do not show its start and stop:\n%s", replaced, r.Stdout)
+		}
+		never := strings.TrimSuffix(replaced, replaced[strings.LastIndexByte(replaced, '-'):]) + "-999"
+		if r := ferry(t, app, home, nil, "logs", "web", "--task", never); r.Code == 0 || !strings.Contains(r.Stderr, never) {
+			t.Errorf("logs of a task that never ran: exit %d, want an error naming it\n%s", r.Code, r.Stderr)
 		}
 	})
 

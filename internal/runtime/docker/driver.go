@@ -41,7 +41,10 @@ type Driver struct {
 // to be deployed.
 const DefaultImageGrace = 15 * time.Minute
 
-var _ runtime.Driver = (*Driver)(nil)
+var (
+	_ runtime.Driver    = (*Driver)(nil)
+	_ runtime.LogKeeper = (*Driver)(nil)
+)
 
 // killWait bounds how long a SIGKILLed container may take to be seen gone.
 const killWait = 10 * time.Second

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,6 +345,31 @@ func TestLogsDemultiplexTailFollowAndOutliveTheContainer(t *testing.T) {
 	}
 	if got := readLogs(t, d, st.Handle, runtime.LogOptions{Tail: 1}); got != "three\n" {
 		t.Fatalf("kept logs Tail 1 = %q", got)
+	}
+	// By task id too, listed, and removed with the handle's link.
+	rc, err := d.KeptLogs(context.Background(), st.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(rc); string(b) != "two\nthree\n" {
+		t.Fatalf("KeptLogs tail 2 = %q", b)
+	}
+	rc.Close()
+	kept, err := d.KeptOutputs()
+	if err != nil || !slices.ContainsFunc(kept, func(k runtime.KeptOutput) bool { return k.ID == st.ID }) {
+		t.Fatalf("KeptOutputs = %v, %v; want %s among them", kept, err, st.ID)
+	}
+	if err := d.RemoveKept(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.KeptLogs(context.Background(), st.ID, 0); err == nil {
+		t.Fatal("KeptLogs after RemoveKept: no error")
+	}
+	if _, err := d.Logs(context.Background(), st.Handle, runtime.LogOptions{}); err == nil {
+		t.Fatal("Logs by handle after RemoveKept: no error, so its link survived")
+	}
+	if err := d.RemoveKept("../escape"); err != nil {
+		t.Fatalf("RemoveKept of a path: %v, want nothing done", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -154,4 +155,48 @@ func lastLines(data []byte, n int) []byte {
 		}
 	}
 	return data
+}
+
+// KeptLogs reads the output kept of removed task id.
+func (d *Driver) KeptLogs(ctx context.Context, id string, tail int) (io.ReadCloser, error) {
+	if tail < 0 {
+		return nil, fmt.Errorf("logs: tail %d: want 0 (everything) or a positive number of lines", tail)
+	}
+	if d.LogDir == "" || !singleName(id) {
+		return nil, fmt.Errorf("logs of task %s: none kept", id)
+	}
+	rc, err := keptTail(filepath.Join(d.LogDir, id, keptLogName), tail)
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("logs of task %s: none kept", id)
+	}
+	return rc, err
+}
+
+// KeptOutputs lists the outputs kept under LogDir.
+func (d *Driver) KeptOutputs() ([]runtime.KeptOutput, error) {
+	if d.LogDir == "" {
+		return nil, nil
+	}
+	return runtime.ListKept(d.LogDir)
+}
+
+// RemoveKept deletes the output kept of task id and the handle links to it.
+func (d *Driver) RemoveKept(id string) error {
+	if d.LogDir == "" || !singleName(id) {
+		return nil
+	}
+	dir := filepath.Join(d.LogDir, id)
+	links := filepath.Join(d.LogDir, handleLinks)
+	entries, _ := os.ReadDir(links)
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join(links, e.Name())); err == nil && filepath.Dir(target) == dir {
+			os.Remove(filepath.Join(links, e.Name()))
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+// singleName reports whether id names one entry of a directory.
+func singleName(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsRune(id, '/')
 }

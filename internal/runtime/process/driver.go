@@ -56,7 +56,10 @@ type knownTask struct {
 	live      *liveness
 }
 
-var _ runtime.Driver = (*Driver)(nil)
+var (
+	_ runtime.Driver    = (*Driver)(nil)
+	_ runtime.LogKeeper = (*Driver)(nil)
+)
 
 const (
 	defaultLogMaxBytes = 10 << 20

@@ -355,6 +355,33 @@ func TestLogsRotateAndTail(t *testing.T) {
 	if _, err := d.Logs(context.Background(), st.Handle, runtime.LogOptions{Tail: -1}); err == nil {
 		t.Fatal("Tail -1 accepted")
 	}
+	// Once the task is gone, its output is read, listed and removed by id.
+	if err := d.Stop(context.Background(), st.Handle, "", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove(context.Background(), st.Handle); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := d.KeptLogs(context.Background(), "logger", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(rc); string(b) != "line 39\nto stderr\n" {
+		t.Fatalf("KeptLogs tail 2 = %q", b)
+	}
+	rc.Close()
+	if kept, err := d.KeptOutputs(); err != nil || len(kept) != 1 || kept[0].ID != "logger" || time.Since(kept[0].Modified) > time.Minute {
+		t.Fatalf("KeptOutputs = %v, %v; want logger, written just now", kept, err)
+	}
+	if err := d.RemoveKept("logger"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.KeptLogs(context.Background(), "logger", 0); err == nil {
+		t.Fatal("KeptLogs after RemoveKept: no error")
+	}
+	if err := d.RemoveKept("../logs"); err == nil {
+		t.Fatal("RemoveKept of a path outside the logs: no error")
+	}
 }
 
 func TestLogsFollowAcrossRotations(t *testing.T) {

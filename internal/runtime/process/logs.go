@@ -25,14 +25,41 @@ func (d *Driver) Logs(ctx context.Context, handle string, opts runtime.LogOption
 	if err != nil {
 		return nil, err
 	}
-	if opts.Tail < 0 {
-		return nil, fmt.Errorf("logs of task %s: tail %d: want 0 (all) or more", h.ID, opts.Tail)
+	return d.logsOf(ctx, h.ID, opts)
+}
+
+// KeptLogs reads the output of task id, which may be gone, without
+// following it.
+func (d *Driver) KeptLogs(ctx context.Context, id string, tail int) (io.ReadCloser, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
-	dir := d.logDir(h.ID)
+	return d.logsOf(ctx, id, runtime.LogOptions{Tail: tail})
+}
+
+// KeptOutputs lists the task outputs under the logs directory.
+func (d *Driver) KeptOutputs() ([]runtime.KeptOutput, error) {
+	return runtime.ListKept(d.Home.LogsDir())
+}
+
+// RemoveKept deletes task id's output (retention asks only for tasks that
+// are gone).
+func (d *Driver) RemoveKept(id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	return os.RemoveAll(d.logDir(id))
+}
+
+func (d *Driver) logsOf(ctx context.Context, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
+	if opts.Tail < 0 {
+		return nil, fmt.Errorf("logs of task %s: tail %d: want 0 (all) or more", id, opts.Tail)
+	}
+	dir := d.logDir(id)
 	files, err := logFiles(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("logs of task %s: none (no %s)", h.ID, dir)
+			return nil, fmt.Errorf("logs of task %s: none (no %s)", id, dir)
 		}
 		return nil, err
 	}
