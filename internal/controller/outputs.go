@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/runtime"
@@ -61,6 +62,9 @@ func (c *Controller) pruneOutputs(ctx context.Context, revisions map[string]map[
 		}
 		keepers, kept = append(keepers, lk), append(kept, ks...)
 	}
+	// Drivers sharing a logs directory list the same outputs.
+	slices.SortFunc(kept, func(a, b runtime.KeptOutput) int { return strings.Compare(a.ID, b.ID) })
+	kept = slices.CompactFunc(kept, func(a, b runtime.KeptOutput) bool { return a.ID == b.ID })
 	if len(keepers) == 0 {
 		return 0, nil
 	}

@@ -42,8 +42,8 @@ func TestOutputsToRemove(t *testing.T) {
 	}
 }
 
-// TestRetainPrunesTaskOutputs runs retention over task outputs a process
-// driver keeps on disk: those of a dropped revision, of a gone service and
+// TestRetainPrunesTaskOutputs runs retention over task outputs process
+// drivers keep on disk: those of a dropped revision, of a gone service and
 // beyond the per-service bound go; a recorded task's, the newest of a kept
 // revision and a directory that is no task's stay.
 func TestRetainPrunesTaskOutputs(t *testing.T) {
@@ -78,7 +78,10 @@ func TestRetainPrunesTaskOutputs(t *testing.T) {
 	for i := range keepGoneOutputs + 2 {
 		write(fmt.Sprintf("hello.production.web-r3-%d", 10+i), time.Duration(i)*time.Second)
 	}
-	c := New(Deps{Store: e.store, Driver: e.driver(), Artifacts: e.arts, Home: e.home, Logger: quiet, KeepRevisions: 1})
+	// Two drivers keep outputs in the same directory (as process and docker
+	// do): each output counts once.
+	c := New(Deps{Store: e.store, Driver: e.driver(), Drivers: map[string]runtime.Driver{"twin": e.driver()}, Artifacts: e.arts,
+		Home: e.home, Logger: quiet, KeepRevisions: 1})
 	removed, err := c.Retain(ctx)
 	if err != nil {
 		t.Fatal(err)
