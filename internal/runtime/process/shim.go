@@ -188,7 +188,12 @@ func reap(shim *exec.Cmd) {
 // is clean-up that must not compete with what starts at the same moment. On
 // a rolling deploy, that is the batch of tasks replacing this one: with a
 // dozen old tasks reaped at once, the teardown took a third of the CPU of
-// the replacements' start-up. Lowering a priority needs no privilege.
+// the replacements' start-up. Lowering a priority needs no privilege. It
+// orders threads of one scheduling group: where the kernel groups the root
+// cgroup's processes by session (autogroup), a shim, in a session of its
+// own, is not lowered against other sessions; when ferry runs in a cpu
+// cgroup (systemd with CPU accounting on), where autogroup does not apply,
+// it is.
 func yieldCPU() {
 	goruntime.LockOSThread() // the priority is the thread's: keep to it
 	unix.Setpriority(unix.PRIO_PROCESS, 0, 19)
