@@ -182,7 +182,10 @@ func (d *Driver) KeptOutputs() ([]runtime.KeptOutput, error) {
 
 // RemoveKept deletes the output kept of task id and the handle links to it.
 func (d *Driver) RemoveKept(id string) error {
-	if d.LogDir == "" || !singleName(id) {
+	if !singleName(id) {
+		return fmt.Errorf("removing the output of task %q: not a task id", id)
+	}
+	if d.LogDir == "" {
 		return nil
 	}
 	dir := filepath.Join(d.LogDir, id)
