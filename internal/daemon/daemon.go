@@ -200,12 +200,18 @@ func alive(rec record) bool {
 	if err != nil || st != rec.Start {
 		return false
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(rec.PID) + "/cmdline")
-	if err != nil {
-		return false
+	argv, err := readArgv(rec.PID)
+	return err == nil && slices.Equal(argv, rec.Argv)
+}
+
+// readArgv is pid's command line, nil when it is empty (a kernel thread, a
+// zombie, an exec under way).
+func readArgv(pid int) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil, err
 	}
-	argv := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-	return slices.Equal(argv, rec.Argv)
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }
 
 // startTime reads field 22 of /proc/<pid>/stat; a zombie or dead process is an error.

@@ -3,9 +3,6 @@ package daemon
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ferrycd/ferry/internal/home"
@@ -25,26 +22,25 @@ func Handover(h home.Dir, name string, from, to int) error {
 	if err != nil {
 		return fmt.Errorf("ferry %s: recording pid %d: %w", name, to, err)
 	}
-	b, err := cmdline(to)
+	argv, err := settledArgv(to)
 	if err != nil {
 		return fmt.Errorf("ferry %s: recording pid %d: %w", name, to, err)
 	}
-	argv := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 	out, _ := json.Marshal(record{PID: to, Start: start, Argv: argv})
 	return writeFileAtomic(h.DaemonPidFile(name), out)
 }
 
-// cmdline reads pid's command line. Right after exec the parent may already
-// know the exec succeeded while the new image's arguments are not yet in
-// place and the file reads empty: that settles within milliseconds, so it
-// is polled for up to a second rather than recorded as an argv no later
-// read could match.
-func cmdline(pid int) ([]byte, error) {
+// settledArgv is readArgv once the command line is there. Right after exec
+// the parent may already know the exec succeeded while the new image's
+// arguments are not yet in place and the file reads empty: that settles
+// within milliseconds, so it is polled for up to a second rather than
+// recorded as an argv no later read could match.
+func settledArgv(pid int) ([]string, error) {
 	deadline := time.Now().Add(time.Second)
 	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if err != nil || len(b) > 0 {
-			return b, err
+		argv, err := readArgv(pid)
+		if err != nil || argv != nil {
+			return argv, err
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("pid %d has no command line", pid)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -28,8 +27,8 @@ const (
 // done or the container stops. A removed container's kept output is read
 // from LogDir.
 func (d *Driver) Logs(ctx context.Context, handle string, opts runtime.LogOptions) (io.ReadCloser, error) {
-	if opts.Tail < 0 {
-		return nil, fmt.Errorf("logs: tail %d: want 0 (everything) or a positive number of lines", opts.Tail)
+	if err := checkTail(opts.Tail); err != nil {
+		return nil, err
 	}
 	c, ok, err := d.inspect(ctx, handle)
 	if err != nil {
@@ -159,10 +158,10 @@ func lastLines(data []byte, n int) []byte {
 
 // KeptLogs reads the output kept of removed task id.
 func (d *Driver) KeptLogs(ctx context.Context, id string, tail int) (io.ReadCloser, error) {
-	if tail < 0 {
-		return nil, fmt.Errorf("logs: tail %d: want 0 (everything) or a positive number of lines", tail)
+	if err := checkTail(tail); err != nil {
+		return nil, err
 	}
-	if d.LogDir == "" || !singleName(id) {
+	if d.LogDir == "" || checkName("task id", id) != nil {
 		return nil, fmt.Errorf("logs of task %s: none kept", id)
 	}
 	rc, err := keptTail(filepath.Join(d.LogDir, id, keptLogName), tail)
@@ -182,8 +181,8 @@ func (d *Driver) KeptOutputs() ([]runtime.KeptOutput, error) {
 
 // RemoveKept deletes the output kept of task id and the handle links to it.
 func (d *Driver) RemoveKept(id string) error {
-	if !singleName(id) {
-		return fmt.Errorf("removing the output of task %q: not a task id", id)
+	if err := checkName("task id", id); err != nil {
+		return fmt.Errorf("removing the output of a task: %w", err)
 	}
 	if d.LogDir == "" {
 		return nil
@@ -199,7 +198,10 @@ func (d *Driver) RemoveKept(id string) error {
 	return os.RemoveAll(dir)
 }
 
-// singleName reports whether id names one entry of a directory.
-func singleName(id string) bool {
-	return id != "" && id != "." && id != ".." && !strings.ContainsRune(id, '/')
+// checkTail refuses a negative line count.
+func checkTail(n int) error {
+	if n < 0 {
+		return fmt.Errorf("logs: tail %d: want 0 (everything) or a positive number of lines", n)
+	}
+	return nil
 }
