@@ -21,10 +21,10 @@ const defaultStopTimeout = 10 * time.Second
 var loopback = netip.MustParseAddr("127.0.0.1")
 
 // createOptions is the container that runs spec: ferry's labels and name,
-// on netName, its port published on loopback at the port ferry allocated,
+// on network netRef (an ID or a name), its port published on loopback at the port ferry allocated,
 // no restart policy and no Docker healthcheck. Bad specs are errors naming
 // the field.
-func createOptions(instance, netName string, spec runtime.TaskSpec) (client.ContainerCreateOptions, error) {
+func createOptions(instance, netRef string, spec runtime.TaskSpec) (client.ContainerCreateOptions, error) {
 	if err := checkName("task id", spec.ID); err != nil {
 		return client.ContainerCreateOptions{}, err
 	}
@@ -60,7 +60,7 @@ func createOptions(instance, netName string, spec runtime.TaskSpec) (client.Cont
 		cfg.Cmd = spec.Command
 	}
 	host := &container.HostConfig{
-		NetworkMode:   container.NetworkMode(netName),
+		NetworkMode:   container.NetworkMode(netRef),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   spec.Limits.MemoryBytes,
@@ -80,7 +80,7 @@ func createOptions(instance, netName string, spec runtime.TaskSpec) (client.Cont
 	}
 	return client.ContainerCreateOptions{
 		Name: containerName(instance, spec.ID), Config: cfg, HostConfig: host,
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: {}}},
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netRef: {}}},
 	}, nil
 }
 

@@ -73,15 +73,16 @@ func (d *Driver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Stat
 	if err := checkName("ferry instance", d.instance()); err != nil {
 		return runtime.Status{}, err
 	}
-	opts, err := createOptions(d.instance(), d.network(), spec)
-	if err != nil {
-		return runtime.Status{}, err
-	}
 	cli, err := d.conn(ctx)
 	if err != nil {
 		return runtime.Status{}, err
 	}
-	if err := d.ensureNetwork(ctx, cli); err != nil {
+	netID, err := d.ensureNetwork(ctx, cli)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	opts, err := createOptions(d.instance(), netID, spec)
+	if err != nil {
 		return runtime.Status{}, err
 	}
 	created, err := cli.ContainerCreate(ctx, opts)

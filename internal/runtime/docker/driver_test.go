@@ -135,7 +135,7 @@ func TestStartServesOnLoopbackWithFerryEnvironment(t *testing.T) {
 			t.Errorf("label %s = %q, want %q", k, c.Config.Labels[k], v)
 		}
 	}
-	if _, ok := c.NetworkSettings.Networks["ferry"]; !ok || string(c.HostConfig.NetworkMode) != "ferry" {
+	if ep, ok := c.NetworkSettings.Networks["ferry"]; !ok || string(c.HostConfig.NetworkMode) != ep.NetworkID {
 		t.Errorf("networks %v, mode %q: want the ferry network", c.NetworkSettings.Networks, c.HostConfig.NetworkMode)
 	}
 	var published []string
