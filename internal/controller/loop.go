@@ -119,11 +119,10 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			c.spawn(ctx, id, key, func(ctx context.Context) { c.runHook(ctx, svc, a) })
 		case deploy.StartTask:
 			c.launches.begin(id)
-			if !c.spawn(ctx, id, a.ID, func(ctx context.Context) {
+			if !c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool {
 				defer c.launches.end(id)
-				if l, ok := c.start(ctx, id, a.ID); ok && a.Register != "" {
-					c.registerLaunched(ctx, l, a.Register)
-				}
+				l, ok := c.start(ctx, id, a.ID)
+				return ok && a.Register != "" && c.registerLaunched(ctx, l, a.Register)
 			}) {
 				c.launches.end(id)
 			}
@@ -131,13 +130,15 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			if sn.groups[a.ID] == a.Group || c.registeredSince(a.ID, sn.at) {
 				continue // restated only: it is in the router already
 			}
-			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.register(ctx, id, a.ID, a.Group) })
+			c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool { return c.register(ctx, id, a.ID, a.Group) })
 		case deploy.StopTask:
 			group := sn.groups[a.ID]
 			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.stopIn(ctx, id, a.ID, group) })
 		case deploy.ForgetTask:
 			if row, ok := rec.forgotten[a.ID]; ok {
-				c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.forget(ctx, row) })
+				// The row is deleted already: what forget cleans up leaves
+				// the loop nothing to decide.
+				c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool { c.forget(ctx, row); return true })
 			}
 		}
 	}

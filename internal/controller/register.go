@@ -13,33 +13,33 @@ import (
 // register adds a started task to a router group; the router health-checks
 // it and turns it healthy. The service's config is put first when the
 // router has none; which revision's config it keeps is the loop's business
-// (snapshot.routerRev).
-func (c *Controller) register(ctx context.Context, serviceID int64, id, group string) {
+// (snapshot.routerRev). It reports whether the router took the task.
+func (c *Controller) register(ctx context.Context, serviceID int64, id, group string) bool {
 	row, err := c.d.Store.GetTask(ctx, id)
 	if err != nil {
-		return
+		return false
 	}
 	svc, err := c.d.Store.GetService(ctx, serviceID)
 	if err != nil {
-		return
+		return false
 	}
 	spec, err := c.spec(ctx, serviceID, row.Revision)
 	if err != nil {
-		return
+		return false
 	}
-	c.registerLaunched(ctx, launched{svc: svc, spec: spec, row: row}, group)
+	return c.registerLaunched(ctx, launched{svc: svc, spec: spec, row: row}, group)
 }
 
 // registerLaunched is register for a task start just recorded, with what
 // start read.
-func (c *Controller) registerLaunched(ctx context.Context, l launched, group string) {
+func (c *Controller) registerLaunched(ctx context.Context, l launched, group string) bool {
 	svc, spec, row, id := l.svc, l.spec, l.row, l.row.ID
 	if !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
-		return
+		return false
 	}
 	name := routerName(svc)
 	if c.routerHas(svc.ID) == 0 && !c.putService(ctx, svc, spec, row.Revision) {
-		return
+		return false
 	}
 	target := api.Target{ID: id, Addr: row.Addr}
 	err := c.d.Router.AddTarget(ctx, name, group, target)
@@ -48,12 +48,13 @@ func (c *Controller) registerLaunched(ctx context.Context, l launched, group str
 	}
 	if err != nil {
 		c.log.Warn("registering a task with the router", "task", id, "err", err)
-		return
+		return false
 	}
 	c.mu.Lock()
 	c.registered[id] = time.Now()
 	c.mu.Unlock()
 	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
+	return true
 }
 
 func (c *Controller) putService(ctx context.Context, svc store.Service, spec RevisionSpec, rev int) bool {
