@@ -194,8 +194,7 @@ func (c *Controller) spawn(ctx context.Context, serviceID int64, id string, effe
 // health checks, which wake the loop themselves (and the busy poll catches
 // an exit). A settled effect wakes the loop only if a pass was refused
 // another effect for id meanwhile. Each pass reads every task of the
-// service; in a rolling deploy of 50 tasks this spares about a tenth of
-// them.
+// service; a wake-up that cannot change a decision is a pass for nothing.
 func (c *Controller) spawnSettling(ctx context.Context, serviceID int64, id string, effect func(context.Context) (settled bool)) (started bool) {
 	c.mu.Lock()
 	if _, busy := c.effects[id]; busy {
