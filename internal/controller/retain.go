@@ -10,31 +10,34 @@ import (
 	"github.com/ferrycd/ferry/internal/store"
 )
 
-// keptRevision reports whether revision r, the i-th newest of its service,
-// stays: one of the keep newest, the live one, the rollback target or one
-// still in use.
-func keptRevision(i int, r store.Revision, keep, live, rollback int, inUse map[int]bool) bool {
-	return i < keep || r.Number == live || r.Number == rollback || inUse[r.Number]
+// keptRevisions reports which of one service's revisions (newest first)
+// stay: the keep newest, the live one, the rollback target and those still
+// in use. Their artifacts, images and task outputs are kept.
+func keptRevisions(revs []store.Revision, keep, live, rollback int, inUse map[int]bool) map[int]bool {
+	kept := map[int]bool{}
+	for i, r := range revs {
+		kept[r.Number] = i < keep || r.Number == live || r.Number == rollback || inUse[r.Number]
+	}
+	return kept
 }
 
-// revisionsToKeep picks, from one service's revisions (newest first), the
-// artifacts of the ones that stay.
-func revisionsToKeep(revs []store.Revision, keep, live, rollback int, inUse map[int]bool) []string {
+// revisionsToKeep picks, from one service's revisions, the artifacts of the
+// kept ones.
+func revisionsToKeep(revs []store.Revision, kept map[int]bool) []string {
 	var out []string
-	for i, r := range revs {
-		if keptRevision(i, r, keep, live, rollback, inUse) && r.ArtifactDigest != "" {
+	for _, r := range revs {
+		if kept[r.Number] && r.ArtifactDigest != "" {
 			out = append(out, r.ArtifactDigest)
 		}
 	}
 	return out
 }
 
-// imagesToKeep picks, from one service's revisions (newest first), the
-// images of the docker revisions that stay, and reports whether any of its
-// revisions ran on docker. A spec that cannot be read is an error: its image
-// might be one to keep.
-func imagesToKeep(revs []store.Revision, keep, live, rollback int, inUse map[int]bool) (images []string, docker bool, err error) {
-	for i, r := range revs {
+// imagesToKeep picks, from one service's revisions, the images of the kept
+// docker revisions, and reports whether any of its revisions ran on docker.
+// A spec that cannot be read is an error: its image might be one to keep.
+func imagesToKeep(revs []store.Revision, kept map[int]bool) (images []string, docker bool, err error) {
+	for _, r := range revs {
 		var spec RevisionSpec
 		if err := json.Unmarshal(r.Spec, &spec); err != nil {
 			return nil, false, fmt.Errorf("%v: reading its spec: %w", r, err)
@@ -43,7 +46,7 @@ func imagesToKeep(revs []store.Revision, keep, live, rollback int, inUse map[int
 			continue
 		}
 		docker = true
-		if keptRevision(i, r, keep, live, rollback, inUse) && spec.Spec.Image != nil && spec.Spec.Image.Ref != "" {
+		if kept[r.Number] && spec.Spec.Image != nil && spec.Spec.Image.Ref != "" {
 			images = append(images, spec.Spec.Image.Ref)
 		}
 	}
@@ -142,13 +145,10 @@ func (c *Controller) Retain(ctx context.Context) ([]string, error) {
 				rollback = d.FromRevision
 			}
 		}
-		keep = append(keep, revisionsToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)...)
-		kept := map[int]bool{}
-		for i, r := range revs {
-			kept[r.Number] = keptRevision(i, r, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
-		}
+		kept := keptRevisions(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
+		keep = append(keep, revisionsToKeep(revs, kept)...)
 		revisions[taskPrefix(s)] = kept
-		ims, docker, err := imagesToKeep(revs, c.d.KeepRevisions, s.LiveRevision, rollback, inUse)
+		ims, docker, err := imagesToKeep(revs, kept)
 		if err != nil {
 			return nil, err
 		}

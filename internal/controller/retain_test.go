@@ -78,14 +78,14 @@ func TestImagesToKeep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, isDocker, err := imagesToKeep(tt.revs, tt.keep, tt.live, tt.rollback, tt.inUse)
+			got, isDocker, err := imagesToKeep(tt.revs, keptRevisions(tt.revs, tt.keep, tt.live, tt.rollback, tt.inUse))
 			if err != nil || !slices.Equal(got, tt.want) || isDocker != tt.docker {
 				t.Errorf("got %v, docker %v, err %v; want %v, docker %v", got, isDocker, err, tt.want, tt.docker)
 			}
 		})
 	}
 	bad := []store.Revision{{Number: 1, Spec: json.RawMessage(`{"runtime": 7}`)}}
-	if _, _, err := imagesToKeep(bad, 5, 1, 0, nil); err == nil {
+	if _, _, err := imagesToKeep(bad, keptRevisions(bad, 5, 1, 0, nil)); err == nil {
 		t.Error("an unreadable spec: no error, so its image could be removed")
 	}
 }

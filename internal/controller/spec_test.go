@@ -83,7 +83,7 @@ func TestRevisionsToKeep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := revisionsToKeep(revs, tt.keep, tt.live, tt.rollback, tt.inUse)
+			got := revisionsToKeep(revs, keptRevisions(revs, tt.keep, tt.live, tt.rollback, tt.inUse))
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
