@@ -21,10 +21,10 @@ const defaultStopTimeout = 10 * time.Second
 var loopback = netip.MustParseAddr("127.0.0.1")
 
 // createOptions is the container that runs spec: ferry's labels and name,
-// on network netRef (an ID or a name), its port published on loopback at the port ferry allocated,
-// no restart policy and no Docker healthcheck. Bad specs are errors naming
-// the field.
-func createOptions(instance, netRef string, spec runtime.TaskSpec) (client.ContainerCreateOptions, error) {
+// its port published on loopback at the port ferry allocated, no restart
+// policy and no Docker healthcheck; onNetwork adds its network. Bad specs
+// are errors naming the field, found before anything asks the engine.
+func createOptions(instance string, spec runtime.TaskSpec) (client.ContainerCreateOptions, error) {
 	if err := checkName("task id", spec.ID); err != nil {
 		return client.ContainerCreateOptions{}, err
 	}
@@ -60,7 +60,6 @@ func createOptions(instance, netRef string, spec runtime.TaskSpec) (client.Conta
 		cfg.Cmd = spec.Command
 	}
 	host := &container.HostConfig{
-		NetworkMode:   container.NetworkMode(netRef),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   spec.Limits.MemoryBytes,
@@ -78,10 +77,14 @@ func createOptions(instance, netRef string, spec runtime.TaskSpec) (client.Conta
 		cfg.ExposedPorts = network.PortSet{p: {}}
 		host.PortBindings = network.PortMap{p: {{HostIP: loopback, HostPort: strconv.Itoa(spec.Port)}}}
 	}
-	return client.ContainerCreateOptions{
-		Name: containerName(instance, spec.ID), Config: cfg, HostConfig: host,
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netRef: {}}},
-	}, nil
+	return client.ContainerCreateOptions{Name: containerName(instance, spec.ID), Config: cfg, HostConfig: host}, nil
+}
+
+// onNetwork puts the container o creates on network ref (an ID or a name).
+func onNetwork(o client.ContainerCreateOptions, ref string) client.ContainerCreateOptions {
+	o.HostConfig.NetworkMode = container.NetworkMode(ref)
+	o.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{ref: {}}}
+	return o
 }
 
 // signalName is the canonical name of a stop signal: "" is SIGTERM; "term",

@@ -76,7 +76,7 @@ func TestCreateOptions(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&spec)
 			}
-			o, err := createOptions("inst", "ferry", spec)
+			o, err := createOptions("inst", spec)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)
@@ -86,6 +86,7 @@ func TestCreateOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			o = onNetwork(o, "ferry")
 			if o.Name != "ferry-inst-"+spec.ID || o.Config.Healthcheck.Test[0] != "NONE" || o.NetworkingConfig.EndpointsConfig["ferry"] == nil {
 				t.Errorf("name %q healthcheck %v networking %v", o.Name, o.Config.Healthcheck, o.NetworkingConfig)
 			}

@@ -73,6 +73,10 @@ func (d *Driver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Stat
 	if err := checkName("ferry instance", d.instance()); err != nil {
 		return runtime.Status{}, err
 	}
+	opts, err := createOptions(d.instance(), spec)
+	if err != nil {
+		return runtime.Status{}, err
+	}
 	cli, err := d.conn(ctx)
 	if err != nil {
 		return runtime.Status{}, err
@@ -81,11 +85,7 @@ func (d *Driver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Stat
 	if err != nil {
 		return runtime.Status{}, err
 	}
-	opts, err := createOptions(d.instance(), netID, spec)
-	if err != nil {
-		return runtime.Status{}, err
-	}
-	created, err := cli.ContainerCreate(ctx, opts)
+	created, err := cli.ContainerCreate(ctx, onNetwork(opts, netID))
 	switch {
 	case isConflict(err):
 		return runtime.Status{}, fmt.Errorf("task %s already exists (remove it before reusing its id)", spec.ID)
