@@ -93,6 +93,9 @@ func TestRenderIsStableAndReloadable(t *testing.T) {
 	if !bytes.Equal(first, second) {
 		t.Errorf("render → load → render differs:\n%s\n---\n%s", first, second)
 	}
+	if !strings.Contains(string(first), "start_period: 20s") {
+		t.Errorf("health.start_period not rendered:\n%s", first)
+	}
 	if !strings.Contains(string(first), "count: 2") || !strings.Contains(string(first), "LOG: debug") {
 		t.Errorf("staging overlay not rendered:\n%s", first)
 	}

@@ -49,6 +49,7 @@ func TestProblemClasses(t *testing.T) {
 		{"wrong type: list of strings", strings.Replace(base, "[./shop, serve]", "./shop serve", 1), 4, 14, "services.web.command", "expected a list of strings, got a string"},
 		{"invalid duration", base + "    drain_timeout: 30 seconds\n", 8, 20, "services.web.drain_timeout", `invalid duration "30 seconds"`},
 		{"invalid duration in health", strings.Replace(base, "{path: /healthz}", "{path: /healthz, interval: 1x}", 1), 6, 40, "services.web.health.interval", `invalid duration "1x"`},
+		{"negative start period", strings.Replace(base, "{path: /healthz}", "{path: /healthz, start_period: -5s}", 1), 6, 44, "services.web.health.start_period", `invalid duration "-5s": must not be negative`},
 		{"invalid percentage", base + "    deploy: {analysis: {max_error_rate: one}}\n", 8, 41, "services.web.deploy.analysis.max_error_rate", `invalid percentage "one"`},
 		{"percentage out of range", base + "    deploy: {max_surge: 150%}\n", 8, 25, "services.web.deploy.max_surge", "out of range"},
 		{"missing required field", "app: shop\nservices:\n  web:\n    count: 2\n", 4, 5, "services.web.command", "missing required field"},

@@ -108,9 +108,13 @@ func (d *Definition) renderService(s *Service) m {
 	if s.Health.Path != "" {
 		h = append(h, kv("path", s.Health.Path))
 	}
-	out = append(out, kv("health", append(h, kv("interval", FormatDuration(s.Health.Interval)), kv("timeout", FormatDuration(s.Health.Timeout)),
+	h = append(h, kv("interval", FormatDuration(s.Health.Interval)), kv("timeout", FormatDuration(s.Health.Timeout)),
 		kv("healthy_threshold", s.Health.HealthyThreshold), kv("unhealthy_threshold", s.Health.UnhealthyThreshold),
-		kv("status", s.Health.Status.String()))))
+		kv("status", s.Health.Status.String()))
+	if s.Health.StartPeriod > 0 {
+		h = append(h, kv("start_period", FormatDuration(s.Health.StartPeriod)))
+	}
+	out = append(out, kv("health", h))
 	if len(s.Routes) > 0 {
 		var rs []any
 		for _, r := range s.Routes {

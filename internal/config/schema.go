@@ -224,7 +224,7 @@ func (d *decoder) service(name string, n *node, appRuntime string) *Service {
 }
 
 func (d *decoder) health(n *node, canon string, h *Health) {
-	f := d.fields(n, canon, "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "status")
+	f := d.fields(n, canon, "path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "status", "start_period")
 	if v := f["path"]; v != nil && d.str(v, &h.Path) && h.Path != "" && h.Path[0] != '/' {
 		d.ps.at(v, "invalid path %q: must start with /", h.Path)
 	}
@@ -233,6 +233,9 @@ func (d *decoder) health(n *node, canon string, h *Health) {
 	}
 	if v := f["timeout"]; v != nil && d.duration(v, &h.Timeout) && h.Timeout == 0 {
 		d.ps.at(v, "must be more than 0")
+	}
+	if v := f["start_period"]; v != nil {
+		d.duration(v, &h.StartPeriod)
 	}
 	if v := f["healthy_threshold"]; v != nil {
 		d.integer(v, &h.HealthyThreshold, 1, 100)

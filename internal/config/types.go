@@ -95,6 +95,10 @@ type Health struct {
 	HealthyThreshold   int
 	UnhealthyThreshold int
 	Status             StatusRange
+	// StartPeriod is how long a task may refuse connections before its
+	// first passing check without that counting as a failure (Docker's and
+	// ECS's start period); 0 means one interval.
+	StartPeriod time.Duration
 }
 
 // Route sends requests for Host (exact or "*.suffix") under Path (a prefix)

@@ -212,6 +212,7 @@ func (r RevisionSpec) routerService(name, testGroup string) api.Service {
 		Health: api.HealthCheck{
 			Path: s.Health.Path, Interval: s.Health.Interval, Timeout: s.Health.Timeout,
 			HealthyThreshold: s.Health.HealthyThreshold, UnhealthyThreshold: s.Health.UnhealthyThreshold,
+			StartPeriod: s.Health.StartPeriod,
 		}}
 	if st := s.Health.Status; st != (config.StatusRange{}) {
 		out.Health.Status = fmt.Sprintf("%d-%d", st.Min, st.Max)

@@ -31,6 +31,18 @@ func TestParamsOfTrafficStrategies(t *testing.T) {
 	}
 }
 
+// TestRouterHealthCheck: the service's health section reaches the router
+// whole, start period included.
+func TestRouterHealthCheck(t *testing.T) {
+	r := RevisionSpec{Spec: config.Service{Health: config.Health{Path: "/up", Interval: 2 * time.Second, Timeout: time.Second,
+		HealthyThreshold: 3, UnhealthyThreshold: 4, Status: config.StatusRange{Min: 200, Max: 204}, StartPeriod: 30 * time.Second}}}
+	want := api.HealthCheck{Path: "/up", Interval: 2 * time.Second, Timeout: time.Second, HealthyThreshold: 3, UnhealthyThreshold: 4,
+		Status: "200-204", StartPeriod: 30 * time.Second}
+	if got := r.routerService("s", "").Health; got != want {
+		t.Fatalf("health %+v, want %+v", got, want)
+	}
+}
+
 func TestTestRules(t *testing.T) {
 	cases := []struct {
 		route config.TestRoute

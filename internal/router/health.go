@@ -2,12 +2,14 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ferrycd/ferry/internal/router/api"
@@ -16,18 +18,19 @@ import (
 // healthConfig is a service's HealthCheck with defaults applied and its
 // status matcher parsed.
 type healthConfig struct {
-	path               string
-	interval, timeout  time.Duration
-	healthy, unhealthy int
-	status             statusMatcher
+	path                           string
+	interval, timeout, startPeriod time.Duration
+	healthy, unhealthy             int
+	status                         statusMatcher
 }
 
 func newHealthConfig(h api.HealthCheck) (*healthConfig, error) {
-	c := &healthConfig{path: h.Path, interval: h.Interval, timeout: h.Timeout,
+	c := &healthConfig{path: h.Path, interval: h.Interval, timeout: h.Timeout, startPeriod: h.StartPeriod,
 		healthy: h.HealthyThreshold, unhealthy: h.UnhealthyThreshold}
 	if c.interval <= 0 {
 		c.interval = time.Second
 	}
+	c.startPeriod = max(c.startPeriod, c.interval)
 	if c.timeout <= 0 {
 		c.timeout = 2 * time.Second
 	}
@@ -155,8 +158,9 @@ func (t *target) startChecks(cfg func() *healthConfig) {
 				t.connFails.Store(0)
 			}
 			reconfirm := t.reconfirm.Load()
+			forgiven := cur == stInitial && refused(err) && p.starting(now, c.startPeriod)
 			next := cur
-			if p.counts(now, passed) {
+			if !forgiven && p.counts(now, passed) {
 				next, s = nextHealth(cur, s, passed, passesNeeded(c.healthy, reconfirm), c.unhealthy)
 				if next != cur && !t.state.CompareAndSwap(cur, next) {
 					next = t.state.Load()
@@ -179,7 +183,7 @@ func (t *target) startChecks(cfg func() *healthConfig) {
 				}
 			}
 			var wait time.Duration
-			p, wait = p.after(now, passed, next == stInitial, c.interval)
+			p, wait = p.after(now, passed, forgiven, next == stInitial, c.interval)
 			wt.Reset(wait)
 		}
 	}()
@@ -202,6 +206,10 @@ func (t *target) stopChecks() {
 		<-t.healthDone
 	}
 }
+
+// refused reports whether a probe found nothing listening: the target's
+// process is not up yet (see pace).
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
 // check is one probe: an HTTP GET of the health path, or a TCP connect when
 // the service has none.

@@ -115,6 +115,13 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // health returns a target's state as the router reports it.
 func health(t *testing.T, rt *Router, svc, grp, id string) api.TargetHealth {
 	t.Helper()
+	return targetStatus(t, rt, svc, grp, id).Health
+}
+
+// targetStatus returns a target as the router reports it; the zero value
+// when it has no such target.
+func targetStatus(t *testing.T, rt *Router, svc, grp, id string) api.TargetStatus {
+	t.Helper()
 	st, err := rt.Service(svc)
 	if err != nil {
 		t.Fatal(err)
@@ -125,11 +132,11 @@ func health(t *testing.T, rt *Router, svc, grp, id string) api.TargetHealth {
 		}
 		for _, tg := range g.Targets {
 			if tg.ID == id {
-				return tg.Health
+				return tg
 			}
 		}
 	}
-	return ""
+	return api.TargetStatus{}
 }
 
 // waitHealthy waits until every target of the service is healthy.

@@ -11,15 +11,42 @@ import "time"
 // target that never comes up still turns unhealthy after `unhealthy`
 // regular probes; a retry's pass is counted and starts a new interval, so
 // healthy still takes `healthy` consecutive passes an interval apart.
+//
+// A task that is slow to start (a JVM, a framework's boot) refuses
+// connections until it listens; counted as failures, those refusals made a
+// task that takes longer than unhealthy_threshold−1 intervals to listen
+// unhealthy before it ever came up, replaced, and the same again, until the
+// circuit breaker rolled the deploy back. So until a probe has passed, and
+// for the service's start period (health.start_period, at least one
+// interval) after the first probe, a probe that found nothing listening
+// (connection refused) is not a failure, as Docker's and ECS's start period
+// say. Such probes are not counted at all, not even as the regular probe,
+// and are repeated at a shorter backoff so that the task is found within
+// milliseconds of listening. Any other failure (an error status, a timeout,
+// a reset) counts as always, and once the start period is over so does a
+// refusal: a task that never listens (say, on the wrong port) is still
+// found unhealthy, one start period later.
 const (
 	firstRetry = 2 * time.Millisecond
 	maxRetry   = 20 * time.Millisecond
+	// startRetry caps the backoff while a starting target refuses: a
+	// refused connect on loopback costs the router microseconds.
+	startRetry = 5 * time.Millisecond
 )
 
 // pace is one target's probe schedule. The zero value probes at once.
 type pace struct {
-	due   time.Time     // when the next regular probe is due
-	retry time.Duration // the last retry's delay; 0 when not retrying
+	due    time.Time     // when the next regular probe is due
+	retry  time.Duration // the last retry's delay; 0 when not retrying
+	began  time.Time     // when the first probe ended; zero before it
+	passed bool          // a probe has passed
+}
+
+// starting reports whether a probe that ended at now and found nothing
+// listening is forgiven: no probe has passed yet and the start period since
+// the first probe is not over.
+func (p pace) starting(now time.Time, startPeriod time.Duration) bool {
+	return !p.passed && (p.began.IsZero() || now.Sub(p.began) < startPeriod)
 }
 
 // counts reports whether a probe that ended at now goes into the streak:
@@ -29,9 +56,18 @@ func (p pace) counts(now time.Time, passed bool) bool {
 }
 
 // after is the schedule following a probe that ended at now, and the delay
-// until the next probe. initial reports that the target has still never
-// been healthy after this probe.
-func (p pace) after(now time.Time, passed, initial bool, interval time.Duration) (pace, time.Duration) {
+// until the next probe. forgiven reports a refusal during the start period
+// (not counted); initial reports that the target has still never been
+// healthy after this probe.
+func (p pace) after(now time.Time, passed, forgiven, initial bool, interval time.Duration) (pace, time.Duration) {
+	if p.began.IsZero() {
+		p.began = now
+	}
+	p.passed = p.passed || passed
+	if forgiven {
+		p.retry = min(max(2*p.retry, firstRetry), startRetry)
+		return p, p.retry
+	}
 	if p.counts(now, passed) {
 		p.due = now.Add(interval)
 	}

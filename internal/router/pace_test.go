@@ -3,6 +3,7 @@ package router
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,55 +15,84 @@ func TestPace(t *testing.T) {
 	const interval = time.Second
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	type probe struct {
-		at      time.Time
-		passed  bool
-		initial bool // state after the probe
-		counts  bool
-		wait    time.Duration
+		at       time.Time
+		passed   bool
+		refused  bool // failed because nothing listened
+		initial  bool // state after the probe
+		forgiven bool
+		counts   bool
+		wait     time.Duration
 	}
 	cases := []struct {
 		name   string
 		probes []probe
 	}{
 		{"a target up at once is probed at the interval", []probe{
-			{at(0), true, true, true, interval},
-			{at(1000), true, false, true, interval},
+			{at: at(0), passed: true, initial: true, counts: true, wait: interval},
+			{at: at(1000), passed: true, counts: true, wait: interval},
 		}},
 		{"a new target that fails is retried at a doubling backoff, uncounted", []probe{
-			{at(0), false, true, true, 2 * time.Millisecond},
-			{at(2), false, true, false, 4 * time.Millisecond},
-			{at(6), false, true, false, 8 * time.Millisecond},
-			{at(14), false, true, false, 16 * time.Millisecond},
-			{at(30), false, true, false, 20 * time.Millisecond},
-			{at(50), false, true, false, 20 * time.Millisecond},
+			{at: at(0), initial: true, counts: true, wait: ms(2)},
+			{at: at(2), initial: true, wait: ms(4)},
+			{at: at(6), initial: true, wait: ms(8)},
+			{at: at(14), initial: true, wait: ms(16)},
+			{at: at(30), initial: true, wait: ms(20)},
+			{at: at(50), initial: true, wait: ms(20)},
 		}},
 		{"a retry's pass counts and starts a new interval", []probe{
-			{at(0), false, true, true, 2 * time.Millisecond},
-			{at(2), false, true, false, 4 * time.Millisecond},
-			{at(6), true, true, true, interval},
-			{at(1006), true, false, true, interval},
+			{at: at(0), initial: true, counts: true, wait: ms(2)},
+			{at: at(2), initial: true, wait: ms(4)},
+			{at: at(6), passed: true, initial: true, counts: true, wait: interval},
+			{at: at(1006), passed: true, counts: true, wait: interval},
 		}},
 		{"retries stop at the next regular probe, which counts", []probe{
-			{at(0), false, true, true, 2 * time.Millisecond},
-			{at(2), false, true, false, 4 * time.Millisecond},
-			{at(995), false, true, false, 5 * time.Millisecond},
-			{at(1000), false, true, true, 16 * time.Millisecond},
+			{at: at(0), initial: true, counts: true, wait: ms(2)},
+			{at: at(2), initial: true, wait: ms(4)},
+			{at: at(995), initial: true, wait: ms(5)},
+			{at: at(1000), initial: true, counts: true, wait: ms(16)},
 		}},
 		{"a target that has been healthy is not retried", []probe{
-			{at(0), true, false, true, interval},
-			{at(1000), false, false, true, interval},
-			{at(2000), false, false, true, interval},
+			{at: at(0), passed: true, counts: true, wait: interval},
+			{at: at(1000), counts: true, wait: interval},
+			{at: at(2000), counts: true, wait: interval},
+		}},
+		{"a starting target that refuses is retried at the start backoff, not even the first probe counted", []probe{
+			{at: at(0), refused: true, initial: true, forgiven: true, wait: ms(2)},
+			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(4)},
+			{at: at(6), refused: true, initial: true, forgiven: true, wait: ms(5)},
+			{at: at(11), refused: true, initial: true, forgiven: true, wait: ms(5)},
+			{at: at(16), passed: true, initial: true, counts: true, wait: interval},
+			{at: at(1016), passed: true, counts: true, wait: interval},
+		}},
+		{"a refusal counts once the start period is over", []probe{
+			{at: at(0), refused: true, initial: true, forgiven: true, wait: ms(2)},
+			{at: at(999), refused: true, initial: true, forgiven: true, wait: ms(4)},
+			{at: at(1000), refused: true, initial: true, counts: true, wait: ms(8)},
+			{at: at(1008), refused: true, initial: true, wait: ms(16)},
+		}},
+		{"a refusal counts once a probe passed", []probe{
+			{at: at(0), passed: true, initial: true, counts: true, wait: interval},
+			{at: at(1000), refused: true, initial: true, counts: true, wait: ms(2)},
+		}},
+		{"another failure counts during the start period", []probe{
+			{at: at(0), initial: true, counts: true, wait: ms(2)},
+			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(4)},
 		}},
 	}
 	for _, tc := range cases {
 		var p pace
 		for i, pr := range tc.probes {
-			if got := p.counts(pr.at, pr.passed); got != pr.counts {
+			forgiven := pr.refused && p.starting(pr.at, interval)
+			if forgiven != pr.forgiven {
+				t.Errorf("%s: probe %d: forgiven %v, want %v", tc.name, i, forgiven, pr.forgiven)
+			}
+			if got := !forgiven && p.counts(pr.at, pr.passed); got != pr.counts {
 				t.Errorf("%s: probe %d: counts %v, want %v", tc.name, i, got, pr.counts)
 			}
 			var wait time.Duration
-			p, wait = p.after(pr.at, pr.passed, pr.initial, interval)
+			p, wait = p.after(pr.at, pr.passed, forgiven, pr.initial, interval)
 			if wait != pr.wait {
 				t.Errorf("%s: probe %d: next in %s, want %s", tc.name, i, wait, pr.wait)
 			}
@@ -108,15 +138,91 @@ func TestNewTargetHealthyOnceItListens(t *testing.T) {
 		t.Fatalf("after %d failed probes within one interval: %s, want initial", probes.Load(), got)
 	}
 	ln.Close()
-	ln, err = net.Listen("tcp", addr)
+	answerAt(t, addr)
+	waitHealthyWithin(t, rt, registered, interval)
+}
+
+// answerAt serves 200s at addr until the test ends.
+func answerAt(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatalf("listening again at %s: %v", addr, err)
+		t.Fatalf("listening at %s: %v", addr, err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
+}
+
+// waitHealthyWithin waits for target t1 of web/v1 to turn healthy, and
+// fails if that took an interval or more after its registration.
+func waitHealthyWithin(t *testing.T, rt *Router, registered time.Time, interval time.Duration) {
+	t.Helper()
 	waitFor(t, "healthy", 3*time.Second, func() bool { return health(t, rt, "web", "v1", "t1") == api.TargetHealthy })
 	if took := time.Since(registered); took >= interval {
 		t.Fatalf("healthy %s after registration, want well under the %s interval", took, interval)
+	}
+}
+
+// closedAddr is a loopback address nothing listens on (until the test
+// listens there itself).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestStartingTargetRefusingIsNotFailed registers a target before anything
+// listens at its address, as the controller does while a task launches:
+// with unhealthy_threshold 1, a counted refusal would make it unhealthy at
+// once. It stays initial, and turns healthy as soon as it listens.
+func TestStartingTargetRefusingIsNotFailed(t *testing.T) {
+	rt, _ := startRouter(t, Options{})
+	addr := closedAddr(t)
+	const interval = 5 * time.Second
+	hc := api.HealthCheck{Path: "/healthz", Interval: interval, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 1}
+	if err := rt.PutService(api.Service{Name: "web", Routes: []api.Route{{Host: "web.test"}}, Health: hc}); err != nil {
+		t.Fatal(err)
+	}
+	registered := time.Now()
+	if err := rt.AddTarget("web", "v1", api.Target{ID: "t1", Addr: addr}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a refused probe", 3*time.Second, func() bool {
+		return strings.Contains(targetStatus(t, rt, "web", "v1", "t1").LastError, "refused")
+	})
+	if got := health(t, rt, "web", "v1", "t1"); got != api.TargetInitial {
+		t.Fatalf("after a refused probe in the start period: %s, want initial", got)
+	}
+	answerAt(t, addr)
+	waitHealthyWithin(t, rt, registered, interval)
+}
+
+// TestStartPeriodEndsForATargetThatNeverListens: a refusal counts once the
+// start period is over, so a task that never listens (say, on the wrong
+// port) is still found unhealthy.
+func TestStartPeriodEndsForATargetThatNeverListens(t *testing.T) {
+	rt, _ := startRouter(t, Options{})
+	const startPeriod = 300 * time.Millisecond
+	hc := api.HealthCheck{Path: "/healthz", Interval: 50 * time.Millisecond, Timeout: time.Second,
+		HealthyThreshold: 1, UnhealthyThreshold: 1, StartPeriod: startPeriod}
+	if err := rt.PutService(api.Service{Name: "web", Routes: []api.Route{{Host: "web.test"}}, Health: hc}); err != nil {
+		t.Fatal(err)
+	}
+	registered := time.Now()
+	if err := rt.AddTarget("web", "v1", api.Target{ID: "t1", Addr: closedAddr(t)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "unhealthy", 5*time.Second, func() bool { return health(t, rt, "web", "v1", "t1") == api.TargetUnhealthy })
+	if took := time.Since(registered); took < startPeriod {
+		t.Fatalf("unhealthy %s after registration, within its %s start period", took, startPeriod)
+	}
+	if e := targetStatus(t, rt, "web", "v1", "t1").LastError; !strings.Contains(e, "refused") {
+		t.Fatalf("last error %q, want the refusal", e)
 	}
 }

@@ -64,8 +64,8 @@ func normalizeService(s api.Service) (api.Service, *healthConfig, error) {
 	if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
 		return bad("health.path %q: must start with /", h.Path)
 	}
-	if h.Interval < 0 || h.Timeout < 0 || h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
-		return bad("health: interval, timeout and thresholds must not be negative")
+	if h.Interval < 0 || h.Timeout < 0 || h.StartPeriod < 0 || h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
+		return bad("health: interval, timeout, start period and thresholds must not be negative")
 	}
 	hc, err := newHealthConfig(h)
 	if err != nil {

@@ -37,6 +37,10 @@ type HealthCheck struct {
 	HealthyThreshold   int           `json:"healthy_threshold,omitempty"`
 	UnhealthyThreshold int           `json:"unhealthy_threshold,omitempty"`
 	Status             string        `json:"status,omitempty"` // e.g. "200-399" or "200,204"
+	// StartPeriod is how long after a target's first probe a refused
+	// connection is not counted as a failure, until a probe passes; at
+	// least one interval (the zero value).
+	StartPeriod time.Duration `json:"start_period,omitempty"`
 }
 
 // Rule routes a request to Group when it matches: a header with a value, a
