@@ -627,3 +627,30 @@ func TestCrashLoopBacksOff(t *testing.T) {
 		t.Errorf("waits before replacements %v do not grow", gaps)
 	}
 }
+
+// TestSlowBootingAppDeploysWithStartPeriod: an app that listens only after
+// 3s, checked every 500ms with unhealthy_threshold 2, would be found
+// unhealthy (nothing listening) long before it came up, and replaced again
+// and again. Its start period lets it boot: the deploy goes live with its
+// first task, none replaced.
+func TestSlowBootingAppDeploysWithStartPeriod(t *testing.T) {
+	home := shortFerryHome(t)
+	app := newHelloApp(t, home)
+	app.write(t, helloSpec{Count: 1, Env: map[string]string{"HELLO_START_DELAY": "3s"},
+		Health: "{path: /healthz, interval: 500ms, unhealthy_threshold: 2, start_period: 20s}"})
+	upHello(t, home, app)
+
+	evs := serviceEvents(t, app.Dir, home)
+	types := eventTypes(evs)
+	if n := strings.Count(strings.Join(types, " "), "task.starting"); n != 1 {
+		t.Errorf("%d tasks started, want the first one only: %v", n, types)
+	}
+	for _, bad := range []string{"task.unhealthy", "task.failed", "deployment.rolling_back"} {
+		if slices.Contains(types, bad) {
+			t.Errorf("%s in the trace: %v", bad, types)
+		}
+	}
+	if !slices.Contains(types, "deployment.succeeded") {
+		t.Errorf("no deployment.succeeded in %v", types)
+	}
+}
