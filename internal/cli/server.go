@@ -83,6 +83,7 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
 			if g.JSON() {
 				handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 			}
+			tuneServerGC()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, h, serveConfig{
