@@ -20,18 +20,20 @@ import "time"
 // for the service's start period (health.start_period, at least one
 // interval) after the first probe, a probe that found nothing listening
 // (connection refused) is not a failure, as Docker's and ECS's start period
-// say. Such probes are not counted at all, not even as the regular probe,
-// and are repeated at a shorter backoff so that the task is found within
-// milliseconds of listening. Any other failure (an error status, a timeout,
+// say. Such probes are not counted at all, not even as the regular probe.
+// They are repeated after a tenth of the time waited so far (at least
+// firstRetry, at most an interval): a task that listens within milliseconds
+// is found within milliseconds, and one that boots for a minute is not
+// probed hundreds of times a second meanwhile. Any other failure (an error status, a timeout,
 // a reset) counts as always, and once the start period is over so does a
 // refusal: a task that never listens (say, on the wrong port) is still
 // found unhealthy, one start period later.
 const (
 	firstRetry = 2 * time.Millisecond
 	maxRetry   = 20 * time.Millisecond
-	// startRetry caps the backoff while a starting target refuses: a
-	// refused connect on loopback costs the router microseconds.
-	startRetry = 5 * time.Millisecond
+	// startBackoff: a starting target that refuses is probed again after
+	// 1/startBackoff of the time since its first probe.
+	startBackoff = 10
 )
 
 // pace is one target's probe schedule. The zero value probes at once.
@@ -65,7 +67,7 @@ func (p pace) after(now time.Time, passed, forgiven, initial bool, interval time
 	}
 	p.passed = p.passed || passed
 	if forgiven {
-		p.retry = min(max(2*p.retry, firstRetry), startRetry)
+		p.retry = min(max(now.Sub(p.began)/startBackoff, firstRetry), interval)
 		return p, p.retry
 	}
 	if p.counts(now, passed) {

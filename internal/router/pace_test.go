@@ -26,14 +26,15 @@ func TestPace(t *testing.T) {
 		wait     time.Duration
 	}
 	cases := []struct {
-		name   string
-		probes []probe
+		name        string
+		startPeriod time.Duration // 0: one interval
+		probes      []probe
 	}{
-		{"a target up at once is probed at the interval", []probe{
+		{"a target up at once is probed at the interval", 0, []probe{
 			{at: at(0), passed: true, initial: true, counts: true, wait: interval},
 			{at: at(1000), passed: true, counts: true, wait: interval},
 		}},
-		{"a new target that fails is retried at a doubling backoff, uncounted", []probe{
+		{"a new target that fails is retried at a doubling backoff, uncounted", 0, []probe{
 			{at: at(0), initial: true, counts: true, wait: ms(2)},
 			{at: at(2), initial: true, wait: ms(4)},
 			{at: at(6), initial: true, wait: ms(8)},
@@ -41,50 +42,56 @@ func TestPace(t *testing.T) {
 			{at: at(30), initial: true, wait: ms(20)},
 			{at: at(50), initial: true, wait: ms(20)},
 		}},
-		{"a retry's pass counts and starts a new interval", []probe{
+		{"a retry's pass counts and starts a new interval", 0, []probe{
 			{at: at(0), initial: true, counts: true, wait: ms(2)},
 			{at: at(2), initial: true, wait: ms(4)},
 			{at: at(6), passed: true, initial: true, counts: true, wait: interval},
 			{at: at(1006), passed: true, counts: true, wait: interval},
 		}},
-		{"retries stop at the next regular probe, which counts", []probe{
+		{"retries stop at the next regular probe, which counts", 0, []probe{
 			{at: at(0), initial: true, counts: true, wait: ms(2)},
 			{at: at(2), initial: true, wait: ms(4)},
 			{at: at(995), initial: true, wait: ms(5)},
 			{at: at(1000), initial: true, counts: true, wait: ms(16)},
 		}},
-		{"a target that has been healthy is not retried", []probe{
+		{"a target that has been healthy is not retried", 0, []probe{
 			{at: at(0), passed: true, counts: true, wait: interval},
 			{at: at(1000), counts: true, wait: interval},
 			{at: at(2000), counts: true, wait: interval},
 		}},
-		{"a starting target that refuses is retried at the start backoff, not even the first probe counted", []probe{
+		{"a starting target that refuses is retried at once, not even the first probe counted", 0, []probe{
 			{at: at(0), refused: true, initial: true, forgiven: true, wait: ms(2)},
-			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(4)},
-			{at: at(6), refused: true, initial: true, forgiven: true, wait: ms(5)},
-			{at: at(11), refused: true, initial: true, forgiven: true, wait: ms(5)},
-			{at: at(16), passed: true, initial: true, counts: true, wait: interval},
-			{at: at(1016), passed: true, counts: true, wait: interval},
+			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(2)},
+			{at: at(30), refused: true, initial: true, forgiven: true, wait: ms(3)},
+			{at: at(33), passed: true, initial: true, counts: true, wait: interval},
+			{at: at(1033), passed: true, counts: true, wait: interval},
 		}},
-		{"a refusal counts once the start period is over", []probe{
+		{"a long start period backs off to a tenth of the wait, at most an interval", time.Minute, []probe{
 			{at: at(0), refused: true, initial: true, forgiven: true, wait: ms(2)},
-			{at: at(999), refused: true, initial: true, forgiven: true, wait: ms(4)},
-			{at: at(1000), refused: true, initial: true, counts: true, wait: ms(8)},
-			{at: at(1008), refused: true, initial: true, wait: ms(16)},
+			{at: at(500), refused: true, initial: true, forgiven: true, wait: ms(50)},
+			{at: at(5000), refused: true, initial: true, forgiven: true, wait: ms(500)},
+			{at: at(20000), refused: true, initial: true, forgiven: true, wait: interval},
+			{at: at(60000), refused: true, initial: true, counts: true, wait: ms(20)},
 		}},
-		{"a refusal counts once a probe passed", []probe{
+		{"a refusal counts once the start period is over", 0, []probe{
+			{at: at(0), refused: true, initial: true, forgiven: true, wait: ms(2)},
+			{at: at(999), refused: true, initial: true, forgiven: true, wait: 99900 * time.Microsecond},
+			{at: at(1000), refused: true, initial: true, counts: true, wait: ms(20)},
+			{at: at(1020), refused: true, initial: true, wait: ms(20)},
+		}},
+		{"a refusal counts once a probe passed", 0, []probe{
 			{at: at(0), passed: true, initial: true, counts: true, wait: interval},
 			{at: at(1000), refused: true, initial: true, counts: true, wait: ms(2)},
 		}},
-		{"another failure counts during the start period", []probe{
+		{"another failure counts during the start period", 0, []probe{
 			{at: at(0), initial: true, counts: true, wait: ms(2)},
-			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(4)},
+			{at: at(2), refused: true, initial: true, forgiven: true, wait: ms(2)},
 		}},
 	}
 	for _, tc := range cases {
 		var p pace
 		for i, pr := range tc.probes {
-			forgiven := pr.refused && p.starting(pr.at, interval)
+			forgiven := pr.refused && p.starting(pr.at, max(tc.startPeriod, interval))
 			if forgiven != pr.forgiven {
 				t.Errorf("%s: probe %d: forgiven %v, want %v", tc.name, i, forgiven, pr.forgiven)
 			}
