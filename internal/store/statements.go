@@ -22,9 +22,11 @@ const maxStatements = 256
 type statements struct {
 	db *sql.DB
 
-	mu    sync.Mutex
-	m     map[string]*sql.Stmt
-	later map[string]bool // seen in a transaction, not prepared yet
+	mu        sync.Mutex
+	m         map[string]*sql.Stmt
+	later     map[string]bool // seen in a transaction, not prepared yet
+	unready   int             // queries a transaction ran unprepared, ever
+	preparing int             // prepareLater calls under way
 }
 
 func newStatements(db *sql.DB) *statements {
@@ -69,6 +71,7 @@ func (s *statements) prepare(ctx context.Context, query string) *sql.Stmt {
 func (s *statements) noteForLater(query string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unready++
 	if len(s.m)+len(s.later) < maxStatements {
 		s.later[query] = true
 	}
@@ -83,10 +86,14 @@ func (s *statements) prepareLater(ctx context.Context) {
 		qs = append(qs, q)
 	}
 	clear(s.later)
+	s.preparing++
 	s.mu.Unlock()
 	for _, q := range qs {
 		s.prepare(ctx, q)
 	}
+	s.mu.Lock()
+	s.preparing--
+	s.mu.Unlock()
 }
 
 // close closes every statement.
