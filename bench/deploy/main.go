@@ -23,7 +23,10 @@
 // twice: against one app's start-up (the strict figure), and against the
 // time a whole batch of apps takes to answer when started at once with no
 // ferry involved (batch size max(1, ⌈N/4⌉), the default max_surge). It
-// prints one table; figures are medians over the rounds.
+// prints one table; figures are medians over the rounds. It also prints the
+// CPU time the server and the router used per deploy (from /proc): on a
+// shared machine a steadier figure than wall time, and the CPU a batch's
+// starting tasks compete with.
 //
 // It measures; it is not a test. Nothing leaves 127.0.0.1.
 package main
@@ -46,6 +49,8 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/examples"
+	"github.com/ferrycd/ferry/internal/daemon"
+	"github.com/ferrycd/ferry/internal/home"
 )
 
 func main() {
@@ -79,6 +84,9 @@ type row struct {
 	overhead         time.Duration // per batch, against floor
 	batchFloor       time.Duration // per batch, a whole batch of apps started at once
 	batchOverhead    time.Duration // per batch, against batchFloor
+	// CPU the server and the router used per deploy: less noisy than wall
+	// time on a shared machine, and what a batch's tasks compete with.
+	serverCPU, routerCPU time.Duration
 }
 
 func run(counts []int, rounds int, interval time.Duration, threshold int) error {
@@ -129,10 +137,10 @@ func run(counts []int, rounds int, interval time.Duration, threshold int) error 
 		rows = append(rows, r)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tbatches\tdeploy wall\tstarted→succeeded\tfloor/batch (1 app)\toverhead/batch\tfloor/batch (batch of apps)\toverhead/batch\t")
+	fmt.Fprintln(tw, "N\tbatches\tdeploy wall\tstarted→succeeded\tfloor/batch (1 app)\toverhead/batch\tfloor/batch (batch of apps)\toverhead/batch\tserver CPU/deploy\trouter CPU/deploy\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.batches, ms(r.wall), ms(r.deployment),
-			ms(r.floor), ms(r.overhead), ms(r.batchFloor), ms(r.batchOverhead))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.batches, ms(r.wall), ms(r.deployment),
+			ms(r.floor), ms(r.overhead), ms(r.batchFloor), ms(r.batchOverhead), ms(r.serverCPU), ms(r.routerCPU))
 	}
 	return tw.Flush()
 }
@@ -269,10 +277,14 @@ services:
 	if _, err := f.run(app, "up", "--listen", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
 		return row{}, err
 	}
-	var walls, deps, overheads []time.Duration
+	var walls, deps, overheads, serverCPU, routerCPU []time.Duration
 	batches := 0
 	for v := 2; v < 2+rounds; v++ {
 		if err := write(v); err != nil {
+			return row{}, err
+		}
+		s0, r0, err := daemonCPU(home)
+		if err != nil {
 			return row{}, err
 		}
 		start := time.Now()
@@ -280,6 +292,11 @@ services:
 			return row{}, err
 		}
 		wall := time.Since(start)
+		s1, r1, err := daemonCPU(home)
+		if err != nil {
+			return row{}, err
+		}
+		serverCPU, routerCPU = append(serverCPU, s1-s0), append(routerCPU, r1-r0)
 		d, b, err := lastDeployment(f, app)
 		if err != nil {
 			return row{}, err
@@ -287,9 +304,56 @@ services:
 		batches = b
 		walls, deps = append(walls, wall), append(deps, d)
 		overheads = append(overheads, (d-time.Duration(b)*floor)/time.Duration(b))
-		log.Printf("N=%d v%d: deploy %s, started→succeeded %s, %d batches", n, v, ms(wall), ms(d), b)
+		log.Printf("N=%d v%d: deploy %s, started→succeeded %s, %d batches, CPU server %s router %s", n, v, ms(wall), ms(d), b,
+			ms(s1-s0), ms(r1-r0))
 	}
-	return row{n: n, batches: batches, wall: median(walls), deployment: median(deps), floor: floor, overhead: median(overheads)}, nil
+	return row{n: n, batches: batches, wall: median(walls), deployment: median(deps), floor: floor, overhead: median(overheads),
+		serverCPU: median(serverCPU), routerCPU: median(routerCPU)}, nil
+}
+
+// daemonCPU is the CPU time (user and system) the server and the router of
+// a home have used so far, from /proc (Linux).
+func daemonCPU(dir string) (server, router time.Duration, err error) {
+	h, err := home.New(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	var out [2]time.Duration
+	for i, name := range []string{"server", "router"} {
+		pid, ok := daemon.Running(h, name)
+		if !ok {
+			return 0, 0, fmt.Errorf("the %s of %s is not running", name, dir)
+		}
+		if out[i], err = processCPU(pid); err != nil {
+			return 0, 0, err
+		}
+	}
+	return out[0], out[1], nil
+}
+
+// processCPU is utime + stime of pid. /proc counts them in USER_HZ ticks,
+// which Linux fixes at 100 per second for user space.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command (which may hold spaces) in parentheses:
+	// state is field 3, utime 14 and stime 15.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
 }
 
 // ferryCmd runs the built binary against one home.
