@@ -48,6 +48,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ferrycd/ferry/bench/internal/procstat"
 	"github.com/ferrycd/ferry/examples"
 	"github.com/ferrycd/ferry/internal/daemon"
 	"github.com/ferrycd/ferry/internal/home"
@@ -324,36 +325,9 @@ func daemonCPU(dir string) (server, router time.Duration, err error) {
 		if !ok {
 			return 0, 0, fmt.Errorf("the %s of %s is not running", name, dir)
 		}
-		if out[i], err = processCPU(pid); err != nil {
-			return 0, 0, err
-		}
+		out[i] = procstat.CPU(pid)
 	}
 	return out[0], out[1], nil
-}
-
-// processCPU is utime + stime of pid. /proc counts them in USER_HZ ticks,
-// which Linux fixes at 100 per second for user space.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command (which may hold spaces) in parentheses:
-	// state is field 3, utime 14 and stime 15.
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * (time.Second / 100), nil
 }
 
 // ferryCmd runs the built binary against one home.

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferrycd/ferry/bench/internal/procstat"
 	"github.com/ferrycd/ferry/internal/router/api"
 	"github.com/ferrycd/ferry/internal/router/client"
 )
@@ -232,19 +233,18 @@ func configure(sock, b1, b2 string) error {
 // and its children and, when perf can, counting their instructions.
 func measure(name string, pid int, url string, dur time.Duration, conns int) (result, error) {
 	pids := family(pid)
-	cpu0 := cpuTicks(pids)
+	cpu0 := procstat.CPU(pids...)
 	perfOut := make(chan string, 1)
 	go func() { perfOut <- perfInstructions(pids, dur) }()
 	out, err := wrk(url, dur, conns)
 	if err != nil {
 		return result{}, fmt.Errorf("wrk against %s: %v\n%s", name, err, out)
 	}
-	cpu1 := cpuTicks(pids)
+	cpu1 := procstat.CPU(pids...)
 	r := parseWrk(out)
 	r.name = name
-	ticks := float64(cpu1 - cpu0)
 	if r.requests > 0 {
-		r.cpuPerReq = ticks / 100 * 1e6 / float64(r.requests) // CLK_TCK is 100 on Linux
+		r.cpuPerReq = (cpu1 - cpu0).Seconds() * 1e6 / float64(r.requests)
 	}
 	instr := <-perfOut
 	r.instrPerReq = "n/a"
@@ -308,38 +308,11 @@ func family(pid int) []int {
 		if err != nil {
 			continue
 		}
-		if f := statFields(p); len(f) > 3 && f[3] == strconv.Itoa(pid) {
+		if f := procstat.Fields(p); len(f) > 3 && f[3] == strconv.Itoa(pid) {
 			pids = append(pids, p)
 		}
 	}
 	return pids
-}
-
-// statFields splits /proc/pid/stat, fields numbered as in proc(5) minus one.
-func statFields(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return nil
-	}
-	return append([]string{"pid", "comm"}, strings.Fields(s[i+1:])...)
-}
-
-func cpuTicks(pids []int) int64 {
-	var sum int64
-	for _, p := range pids {
-		f := statFields(p)
-		if len(f) > 14 {
-			u, _ := strconv.ParseInt(f[13], 10, 64)
-			s, _ := strconv.ParseInt(f[14], 10, 64)
-			sum += u + s
-		}
-	}
-	return sum
 }
 
 func statusKB(pid int, key string) int64 {
