@@ -127,11 +127,11 @@ func (c *Controller) now() time.Time { return c.d.Clock().UTC() }
 // loop and effect has stopped; tasks keep running.
 func (c *Controller) Run(ctx context.Context) error {
 	if err := c.adopt(ctx); err != nil {
-		return err
+		return unlessStopped(ctx, err)
 	}
 	svcs, err := c.d.Store.ListServices(ctx, store.ServiceFilter{})
 	if err != nil {
-		return err
+		return unlessStopped(ctx, err)
 	}
 	loops, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -217,4 +217,14 @@ func (c *Controller) spawnSettling(ctx context.Context, serviceID int64, id stri
 		}
 	}()
 	return true
+}
+
+// unlessStopped is err, or nil once ctx has ended: a controller asked to
+// stop while it was still starting up (a server that got SIGTERM right
+// after it began) has stopped, not failed.
+func unlessStopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }

@@ -326,3 +326,16 @@ func TestScaleRestartRollback(t *testing.T) {
 		t.Errorf("rollback to a revision that does not exist: got %v, want not found", err)
 	}
 }
+
+// A controller stopped while it starts up (adopting tasks, listing
+// services) reports no error: it was asked to stop. Before, a server that
+// got SIGTERM right after it began exited 1 with "context canceled".
+func TestRunStoppedDuringStartUpIsNoFailure(t *testing.T) {
+	e := newEnv(t)
+	c := New(Deps{Store: e.store, Driver: e.driver(), Router: e.router, Artifacts: e.arts, Home: e.home, Logger: quiet})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Run(ctx); err != nil {
+		t.Fatalf("Run stopped before it began: %v, want nil", err)
+	}
+}
