@@ -51,6 +51,13 @@ type Deps struct {
 	// artifact and release directory (besides the live one and the rollback
 	// target); 0 means 5.
 	KeepRevisions int
+	// KeepGoneOutputs is how many gone tasks per service keep their
+	// output; 0 means 50.
+	KeepGoneOutputs int
+	// RetainEvery bounds how often retention runs for tasks that went away
+	// outside a deployment (a crash loop's replaced tasks); 0 means a
+	// minute. A deployment's end runs it regardless.
+	RetainEvery time.Duration
 }
 
 // Poll intervals of a service loop: while anything is in flight, and when
@@ -94,6 +101,8 @@ type Controller struct {
 	// releases are the artifacts' release directories, by digest.
 	releases map[string]*release
 	launches launches // starts under way, which stops let go first
+	// retained is when retention was last started.
+	retained time.Time
 	wg       sync.WaitGroup
 }
 
@@ -112,6 +121,12 @@ func New(d Deps) *Controller {
 	}
 	if d.KeepRevisions <= 0 {
 		d.KeepRevisions = 5
+	}
+	if d.KeepGoneOutputs <= 0 {
+		d.KeepGoneOutputs = 50
+	}
+	if d.RetainEvery <= 0 {
+		d.RetainEvery = time.Minute
 	}
 	return &Controller{
 		d: d, log: d.Logger, loops: map[int64]chan struct{}{}, effects: map[string]bool{},

@@ -65,8 +65,11 @@ func (c *Controller) iterate(ctx context.Context, serviceID int64) (time.Duratio
 	}
 	c.send(ctx, rec.notices...)
 	c.perform(ctx, sn, plan, rec)
-	if rec.ended {
+	switch {
+	case rec.ended:
 		c.retainLater()
+	case len(rec.forgotten) > 0:
+		c.retainSoon()
 	}
 	next := c.analysisDue(ctx, sn)
 	if rec.changed {

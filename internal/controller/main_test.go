@@ -63,6 +63,7 @@ type env struct {
 	artifact string
 	ctl      *Controller
 	stopCtl  func()
+	tune     func(*Deps) // adjusts the controller start makes; nil: none
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -131,6 +132,9 @@ func (e *env) start() *Controller {
 	e.t.Helper()
 	c := New(Deps{Store: e.store, Driver: e.driver(), Router: e.router, Artifacts: e.arts, Home: e.home, Logger: quiet,
 		Backoff: deploy.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, ResetAfter: time.Minute, CrashLoopAfter: 3}})
+	if e.tune != nil {
+		e.tune(&c.d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

@@ -10,12 +10,6 @@ import (
 	"github.com/ferrycd/ferry/internal/store"
 )
 
-// keepGoneOutputs is how many gone tasks per service keep their output:
-// enough to read why the last deployments' tasks ended, bounded so that a
-// crash loop or months of deploys do not fill the disk (each task's output
-// is itself bounded by rotation).
-const keepGoneOutputs = 50
-
 // outputsToRemove picks, from the task outputs the drivers keep, those to
 // delete: every output of a service that no longer exists (a destroyed
 // preview, a removed app), and of the others' gone tasks those of a
@@ -79,7 +73,7 @@ func (c *Controller) pruneOutputs(ctx context.Context, revisions map[string]map[
 		recorded[r.ID] = true
 	}
 	n := 0
-	for _, id := range outputsToRemove(kept, recorded, revisions, keepGoneOutputs) {
+	for _, id := range outputsToRemove(kept, recorded, revisions, c.d.KeepGoneOutputs) {
 		for _, lk := range keepers {
 			if err := lk.RemoveKept(id); err != nil {
 				return n, err

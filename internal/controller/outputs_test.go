@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/internal/config"
+	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/runtime"
 	"github.com/ferrycd/ferry/internal/store"
 )
@@ -75,13 +76,14 @@ func TestRetainPrunesTaskOutputs(t *testing.T) {
 	write("hello.production.web-r2-3", time.Minute) // r2: not the newest, live or a rollback target
 	write("hello.other.web-r1-1", time.Minute)      // no such service
 	write("not-a-task", time.Hour)
-	for i := range keepGoneOutputs + 2 {
+	const keep = 3
+	for i := range keep + 2 {
 		write(fmt.Sprintf("hello.production.web-r3-%d", 10+i), time.Duration(i)*time.Second)
 	}
 	// Two drivers keep outputs in the same directory (as process and docker
 	// do): each output counts once.
 	c := New(Deps{Store: e.store, Driver: e.driver(), Drivers: map[string]runtime.Driver{"twin": e.driver()}, Artifacts: e.arts,
-		Home: e.home, Logger: quiet, KeepRevisions: 1})
+		Home: e.home, Logger: quiet, KeepRevisions: 1, KeepGoneOutputs: keep})
 	removed, err := c.Retain(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -94,13 +96,13 @@ func TestRetainPrunesTaskOutputs(t *testing.T) {
 		return err == nil
 	}
 	for _, id := range []string{"hello.production.web-r1-2", "hello.production.web-r2-3", "hello.other.web-r1-1",
-		fmt.Sprintf("hello.production.web-r3-%d", 10+keepGoneOutputs), fmt.Sprintf("hello.production.web-r3-%d", 11+keepGoneOutputs)} {
+		fmt.Sprintf("hello.production.web-r3-%d", 10+keep), fmt.Sprintf("hello.production.web-r3-%d", 11+keep)} {
 		if exists(id) {
 			t.Errorf("the output of %s is still there", id)
 		}
 	}
 	for _, id := range []string{"hello.production.web-r1-1", "not-a-task", "hello.production.web-r3-10",
-		fmt.Sprintf("hello.production.web-r3-%d", 9+keepGoneOutputs)} {
+		fmt.Sprintf("hello.production.web-r3-%d", 9+keep)} {
 		if !exists(id) {
 			t.Errorf("the output of %s was removed", id)
 		}
@@ -116,4 +118,47 @@ func TestRetainPrunesTaskOutputs(t *testing.T) {
 			t.Errorf("a second retention removed %s: %v", f, err)
 		}
 	}
+}
+
+// A crash loop ends no deployment, yet the outputs its replaced tasks leave
+// are pruned: retention also runs when a pass forgets tasks, at most once
+// per RetainEvery.
+func TestCrashLoopOutputsArePruned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.tune = func(d *Deps) { d.KeepGoneOutputs, d.RetainEvery = 1, time.Millisecond }
+	e.start()
+	d := e.deploy(web(1, false, "HELLO_VERSION=v1", "HELLO_CRASH_AFTER=300ms"))
+	if err := e.wait(d.Deployment); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		evs, err := e.store.ListEvents(ctx, store.EventFilter{Service: "web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		launches := 0
+		for _, ev := range evs {
+			if ev.Type == EventTaskLaunched {
+				launches++
+			}
+		}
+		rows, err := e.store.ListTasks(ctx, store.TaskFilter{ServiceID: d.ServiceID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded := map[string]bool{}
+		for _, r := range rows {
+			recorded[r.ID] = true
+		}
+		ents, _ := os.ReadDir(e.home.LogsDir())
+		var gone []string
+		for _, ent := range ents {
+			if _, _, ok := deploy.ParseTaskID(ent.Name()); ok && !recorded[ent.Name()] {
+				gone = append(gone, ent.Name())
+			}
+		}
+		return launches >= 5 && len(gone) <= 1, fmt.Sprintf("5 launches and the output of at most 1 gone task; got %d launches, gone %v", launches, gone)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ferrycd/ferry/internal/config"
 	"github.com/ferrycd/ferry/internal/store"
@@ -82,6 +83,7 @@ func (c *Controller) collectImages(ctx context.Context, keep []string) ([]string
 func (c *Controller) retainLater() {
 	c.mu.Lock()
 	ctx := c.ctx
+	c.retained = time.Now()
 	c.mu.Unlock()
 	if ctx == nil {
 		return
@@ -95,13 +97,26 @@ func (c *Controller) retainLater() {
 	})
 }
 
+// retainSoon is retainLater for tasks gone outside a deployment, at most
+// once per RetainEvery. Each gone task leaves its output (bounded by
+// rotation); without it a crash loop, which ends no deployment, would keep
+// every replaced task's output until the next deploy.
+func (c *Controller) retainSoon() {
+	c.mu.Lock()
+	due := time.Since(c.retained) >= c.d.RetainEvery
+	c.mu.Unlock()
+	if due {
+		c.retainLater()
+	}
+}
+
 // Retain removes the artifacts, release directories, docker images and task
 // outputs no service needs: it keeps, per service, the last KeepRevisions
 // revisions, the live one, the rollback target and those of tasks or
 // deployments in flight, plus every artifact the store records that no
 // revision uses yet (built, not yet deployed). Images are collected only
 // when a revision ran on docker and the server runs a docker driver. Of the
-// tasks that are gone, the output of the newest keepGoneOutputs per service
+// tasks that are gone, the output of the newest KeepGoneOutputs per service
 // of those revisions stays (outputsToRemove). It returns the artifact
 // digests and image IDs removed, and "logs of N tasks" when it removed
 // task outputs.
