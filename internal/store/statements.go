@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -22,11 +24,12 @@ const maxStatements = 256
 type statements struct {
 	db *sql.DB
 
-	mu        sync.Mutex
-	m         map[string]*sql.Stmt
-	later     map[string]bool // seen in a transaction, not prepared yet
-	unready   int             // queries a transaction ran unprepared, ever
-	preparing int             // prepareLater calls under way
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+	// later holds the queries seen in a transaction and not prepared yet;
+	// one leaves it once its prepare was tried.
+	later   map[string]bool
+	unready int // queries a transaction ran unprepared, ever
 }
 
 func newStatements(db *sql.DB) *statements {
@@ -78,22 +81,18 @@ func (s *statements) noteForLater(query string) {
 }
 
 // prepareLater prepares the queries transactions ran unprepared; the caller
-// must hold no connection of the pool.
+// must hold no connection of the pool, so no transaction notes another
+// query meanwhile.
 func (s *statements) prepareLater(ctx context.Context) {
 	s.mu.Lock()
-	var qs []string
-	for q := range s.later {
-		qs = append(qs, q)
-	}
-	clear(s.later)
-	s.preparing++
+	qs := slices.Collect(maps.Keys(s.later))
 	s.mu.Unlock()
 	for _, q := range qs {
 		s.prepare(ctx, q)
+		s.mu.Lock()
+		delete(s.later, q)
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.preparing--
-	s.mu.Unlock()
 }
 
 // close closes every statement.

@@ -18,7 +18,7 @@ func count(s *statements) int {
 func settled(s *statements) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.later) == 0 && s.preparing == 0
+	return len(s.later) == 0
 }
 
 func unready(s *statements) int {
