@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ferrycd/ferry/internal/config"
 	"strings"
 	"time"
 
+	"github.com/ferrycd/ferry/internal/config"
 	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/router/client"
 	"github.com/ferrycd/ferry/internal/runtime"
