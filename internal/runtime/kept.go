@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,6 +23,14 @@ type LogKeeper interface {
 	// RemoveKept deletes the kept output of task id; removing one that is
 	// not there is not an error.
 	RemoveKept(id string) error
+}
+
+// CheckTail refuses a negative line count for Logs or KeptLogs.
+func CheckTail(n int) error {
+	if n < 0 {
+		return fmt.Errorf("tail %d: want 0 (everything) or a positive number of lines", n)
+	}
+	return nil
 }
 
 // KeptOutput is one task's kept output.

@@ -27,8 +27,8 @@ const (
 // done or the container stops. A removed container's kept output is read
 // from LogDir.
 func (d *Driver) Logs(ctx context.Context, handle string, opts runtime.LogOptions) (io.ReadCloser, error) {
-	if err := checkTail(opts.Tail); err != nil {
-		return nil, err
+	if err := runtime.CheckTail(opts.Tail); err != nil {
+		return nil, fmt.Errorf("logs: %w", err)
 	}
 	c, ok, err := d.inspect(ctx, handle)
 	if err != nil {
@@ -158,8 +158,8 @@ func lastLines(data []byte, n int) []byte {
 
 // KeptLogs reads the output kept of removed task id.
 func (d *Driver) KeptLogs(ctx context.Context, id string, tail int) (io.ReadCloser, error) {
-	if err := checkTail(tail); err != nil {
-		return nil, err
+	if err := runtime.CheckTail(tail); err != nil {
+		return nil, fmt.Errorf("logs: %w", err)
 	}
 	if d.LogDir == "" || checkName("task id", id) != nil {
 		return nil, fmt.Errorf("logs of task %s: none kept", id)
@@ -196,12 +196,4 @@ func (d *Driver) RemoveKept(id string) error {
 		}
 	}
 	return os.RemoveAll(dir)
-}
-
-// checkTail refuses a negative line count.
-func checkTail(n int) error {
-	if n < 0 {
-		return fmt.Errorf("logs: tail %d: want 0 (everything) or a positive number of lines", n)
-	}
-	return nil
 }

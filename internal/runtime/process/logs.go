@@ -52,8 +52,8 @@ func (d *Driver) RemoveKept(id string) error {
 }
 
 func (d *Driver) logsOf(ctx context.Context, id string, opts runtime.LogOptions) (io.ReadCloser, error) {
-	if opts.Tail < 0 {
-		return nil, fmt.Errorf("logs of task %s: tail %d: want 0 (all) or more", id, opts.Tail)
+	if err := runtime.CheckTail(opts.Tail); err != nil {
+		return nil, fmt.Errorf("logs of task %s: %w", id, err)
 	}
 	dir := d.logDir(id)
 	files, err := logFiles(dir)
