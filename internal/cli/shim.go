@@ -16,7 +16,7 @@ func newShimCmd(_ *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:                "shim run|exec STATE-DIR",
 		Short:              "Supervise one task (started by the process runtime, not by hand)",
-		Example:            "  ferry shim run $FERRY_HOME/run/tasks/web-r1-1   # what the process runtime runs",
+		Example:            "  ferry shim run $FERRY_HOME/run/tasks/web-r1-1   # what the process runtime runs (as root: /dev/shm/ferry-<hash>/tasks/…)",
 		Hidden:             true,
 		DisableFlagParsing: true,
 		// The shim's exit status is its own report; nothing is printed.

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferrycd/ferry/internal/home"
 	"github.com/ferrycd/ferry/internal/runtime"
 )
 
@@ -15,11 +14,7 @@ import (
 // for the recorded exit. The task is /bin/sleep, so the figure is ferry's
 // overhead rather than an app's start-up.
 func BenchmarkStartStop(b *testing.B) {
-	h, err := home.New(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := &Driver{Home: h}
+	d := &Driver{Home: testHome(b)}
 	ctx := context.Background()
 	dir := b.TempDir()
 	b.ResetTimer()
@@ -41,8 +36,7 @@ func BenchmarkStartStop(b *testing.B) {
 // BenchmarkInspect measures one Inspect of a running task (what a
 // reconciler pays per task per pass).
 func BenchmarkInspect(b *testing.B) {
-	h, _ := home.New(b.TempDir())
-	d := &Driver{Home: h}
+	d := &Driver{Home: testHome(b)}
 	ctx := context.Background()
 	st, err := d.Start(ctx, runtime.TaskSpec{ID: "bench", Service: "bench", Dir: b.TempDir(), Command: []string{"sleep", "1000"}})
 	if err != nil {

@@ -7,7 +7,7 @@
 // rlimits (and cgroup v2 limits where the machine allows), starts the task as
 // its child in the task's own process group, writes and rotates its output,
 // and records its exit status in the task's state directory
-// (home RunDir/tasks/<id>/). A later driver instance, in a restarted server,
+// (<root>/<id>/, the root on a tmpfs when it can be: stateroot.go). A later driver instance, in a restarted server,
 // finds everything again from those files and from /proc, matching pid AND
 // process start time so that a reused pid is never mistaken for a task.
 //

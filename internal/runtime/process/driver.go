@@ -41,6 +41,10 @@ type Driver struct {
 
 	poolOnce sync.Once
 	pool     *sparePool
+	// tasks is the root of the state directories (stateroot.go), chosen
+	// at first use.
+	tasksOnce sync.Once
+	tasks     string
 	// known caches what Inspect read of a task's files, by handle: a
 	// handle names one process, whose spec and record never change, so
 	// only its liveness (a pidfd poll) and, once dead, its exit are read
@@ -75,7 +79,11 @@ const (
 // Name is "process".
 func (d *Driver) Name() string { return "process" }
 
-func (d *Driver) tasksDir() string { return filepath.Join(d.Home.RunDir(), "tasks") }
+// tasksDir is the root of the task state directories (stateroot.go).
+func (d *Driver) tasksDir() string {
+	d.tasksOnce.Do(func() { d.tasks = chooseTasksDir(d.Home) })
+	return d.tasks
+}
 
 func (d *Driver) stateDir(id string) string { return filepath.Join(d.tasksDir(), id) }
 

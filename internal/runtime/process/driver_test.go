@@ -25,11 +25,20 @@ var ports runtime.PortAllocator
 
 func newDriver(t *testing.T) *Driver {
 	t.Helper()
+	return &Driver{Home: testHome(t)}
+}
+
+// testHome is a temp home whose task state on a tmpfs, if any, goes with it.
+func testHome(t testing.TB) home.Dir {
+	t.Helper()
 	h, err := home.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Driver{Home: h}
+	if dir := TmpfsTasksDir(h); dir != "" {
+		t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
+	}
+	return h
 }
 
 func helloSpec(t *testing.T, id string, env map[string]string) runtime.TaskSpec {
@@ -243,7 +252,7 @@ func TestCrashedTaskReportsExitCode(t *testing.T) {
 }
 
 func TestTaskSurvivesTheProcessThatStartedIt(t *testing.T) {
-	h, _ := home.New(t.TempDir())
+	h := testHome(t)
 	spec := helloSpec(t, "web-orphan", nil)
 	req, _ := json.Marshal(starterRequest{Home: h.Root(), Spec: spec})
 	starter := exec.Command(os.Args[0])

@@ -155,14 +155,15 @@ func (d *Driver) trimIdle(p *sparePool) {
 	}
 }
 
-// Close ends the driver's spare shims and releases what Inspect holds
-// open. Running tasks are not affected; a Start after Close starts its shim
-// cold.
+// Close ends the driver's spare shims, releases what Inspect holds open
+// and removes a tmpfs state root left empty. Running tasks are not
+// affected; a Start after Close starts its shim cold.
 func (d *Driver) Close() error {
 	d.known.Range(func(_, k any) bool {
 		k.(knownTask).live.close()
 		return true
 	})
+	releaseTasksDir(d.Home, d.tasksDir())
 	p := d.spares()
 	if p == nil {
 		return nil

@@ -10,7 +10,8 @@ import (
 	"github.com/ferrycd/ferry/internal/runtime"
 )
 
-// The files of a task's state directory (RunDir/tasks/<id>/, mode 0700).
+// The files of a task's state directory (<root>/<id>/, mode 0700; the root is
+// chosen in stateroot.go).
 const (
 	specFile = "spec.json" // shimSpec, written by the driver before the shim starts (0600: holds the env)
 	taskFile = "task.json" // taskRecord, written by the shim once the task runs

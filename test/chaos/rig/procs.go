@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	fhome "github.com/ferrycd/ferry/internal/home"
+	"github.com/ferrycd/ferry/internal/runtime/process"
 )
 
 // TaskProc is a live task process of a home, as /proc shows it.
@@ -58,14 +61,20 @@ func TaskProcs(home string) []TaskProc {
 }
 
 // ShimTasks counts the live shims of home per task id: `ferry shim run|spare`
-// processes whose working directory is the task's state directory,
-// HOME/run/tasks/ID (a spare's command line does not name its task).
+// processes whose working directory is the task's state directory (a
+// spare's command line does not name its task), in HOME/run/tasks or in the
+// tmpfs the process driver prefers (process.TmpfsTasksDir).
 func ShimTasks(home string) map[string]int {
 	root, err := filepath.EvalSymlinks(home)
 	if err != nil {
 		return nil
 	}
-	prefix := filepath.Join(root, "run", "tasks") + "/"
+	prefixes := []string{filepath.Join(root, "run", "tasks") + "/"}
+	if h, err := fhome.New(root); err == nil {
+		if dir := process.TmpfsTasksDir(h); dir != "" {
+			prefixes = append(prefixes, dir+"/")
+		}
+	}
 	out := map[string]int{}
 	for _, pid := range pids() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -76,8 +85,14 @@ func ShimTasks(home string) map[string]int {
 		if !slices.Contains(argv, "shim") || !(slices.Contains(argv, "run") || slices.Contains(argv, "spare")) {
 			continue
 		}
-		if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && strings.HasPrefix(cwd, prefix) {
-			out[strings.TrimPrefix(cwd, prefix)]++
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil {
+			continue
+		}
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(cwd, prefix) {
+				out[strings.TrimPrefix(cwd, prefix)]++
+			}
 		}
 	}
 	return out
