@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ferrycd/ferry/internal/router/api"
 )
@@ -113,25 +114,28 @@ func (f *stateFile) thaw() {
 	f.mu.Unlock()
 }
 
-// saveState writes the file atomically: a temporary file in the same
-// directory, fsynced (a power loss never leaves a torn table that would
-// keep the router from starting), then renamed over the old one. The
-// directory is not fsynced: a rename lost to a power loss brings back the
-// previous table, which is whole, and every task is gone with the power
-// anyway; the server registers the new ones. An error before the rename
-// leaves the old file as it was; the caller names path in it.
+// saveState writes the file atomically. The table goes to path.next,
+// fsynced (a power loss never leaves a torn table that would keep the
+// router from starting), which one renameat2(RENAME_EXCHANGE) then swaps
+// with path: path holds the new table, path.next the previous one, to be
+// overwritten by the next save. So a save allocates and frees no inode: a
+// batch of tasks registering saves a dozen times, and a new inode costs a
+// scan past recently deleted ones on an ext4 without a journal. Where the
+// exchange fails (path does not exist yet, or the file system cannot), it
+// renames path.next over path. The directory is not fsynced: a swap lost
+// to a power loss brings back the previous table, which is whole, and every
+// task is gone with the power anyway; the server registers the new ones. An
+// error before the swap leaves path as it was; the caller names path in it.
 func saveState(path string, st state) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	next := path + ".next"
+	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
 	_, err = f.Write(b)
 	if err == nil {
 		err = f.Chmod(0o600)
@@ -145,5 +149,8 @@ func saveState(path string, st state) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE) == nil {
+		return nil
+	}
+	return os.Rename(next, path)
 }

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,12 +50,17 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if code, body, _ := get(t, http.DefaultClient, base, "web.test", "/"); code != 200 || body != "b1" {
 		t.Fatalf("after checks: %d %q", code, body)
 	}
-	// No temporary files are left beside the state once the router is
-	// closed (its health saver may be writing until then).
+	// Nothing but the state and its previous version (the file the next
+	// save overwrites) is left beside it once the router is closed (its
+	// health saver may be writing until then).
 	rt2.Close()
 	ents, _ := os.ReadDir(filepath.Dir(path))
-	if len(ents) != 1 {
-		t.Fatalf("state dir holds %v", ents)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if want := []string{filepath.Base(path), filepath.Base(path) + ".next"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("state dir holds %v, want %v", names, want)
 	}
 }
 
@@ -102,5 +109,41 @@ func TestStateFileKeepsTheNewestSnapshot(t *testing.T) {
 	f.write(path, 6, snap("six"))
 	if st, _ := loadState(path); st.Services[0].Name != "six" {
 		t.Fatalf("a thawed file was not written: %+v", st)
+	}
+}
+
+// A save swaps the new table in with the previous one, so that a router
+// saving a dozen times a batch allocates no inode per save: after the
+// first two saves, path and path.next are the same two files, path always
+// holding the newest table, whole.
+func TestSaveStateReusesItsTwoFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	inode := func(p string) uint64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	var inodes map[uint64]bool
+	for i, name := range []string{"one", "two", "three", "four"} {
+		if err := saveState(path, state{Version: stateVersion, Services: []stateService{{Service: api.Service{Name: name}}}}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := loadState(path)
+		if err != nil || len(st.Services) != 1 || st.Services[0].Name != name {
+			t.Fatalf("after saving %q: %+v, %v", name, st, err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("state file mode: %v, %v; want 0600", fi, err)
+		}
+		if i == 0 {
+			continue // path.next is made by the second save
+		}
+		now := map[uint64]bool{inode(path): true, inode(path + ".next"): true}
+		if inodes != nil && !reflect.DeepEqual(now, inodes) {
+			t.Fatalf("save %d used new files: inodes %v, were %v", i+1, now, inodes)
+		}
+		inodes = now
 	}
 }
