@@ -120,6 +120,9 @@ func newEnv(t *testing.T) *env {
 		cancel()
 		<-done
 		artifact.ForceRemove(dir)
+		if dir := process.TmpfsTasksDir(h); dir != "" {
+			os.RemoveAll(filepath.Dir(dir))
+		}
 	})
 	return e
 }

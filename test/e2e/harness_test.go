@@ -12,8 +12,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	fhome "github.com/ferrycd/ferry/internal/home"
+	"github.com/ferrycd/ferry/internal/runtime/process"
 )
 
 // ferryBin is the path of the ferry binary built by TestMain.
@@ -53,6 +57,7 @@ type result struct {
 // environment, and waits (bounded by a minute) for it to exit.
 func ferry(t *testing.T, dir, home string, env []string, args ...string) result {
 	t.Helper()
+	removeTmpfsStateLater(t, home)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ferryBin, args...)
@@ -80,4 +85,25 @@ func mustFerry(t *testing.T, dir, home string, env []string, args ...string) res
 		t.Fatalf("ferry %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
 	}
 	return r
+}
+
+// homesSeen records the (test, home) pairs whose clean-up is registered.
+var homesSeen sync.Map
+
+// removeTmpfsStateLater removes, once the test is over, the task state
+// directories ferry keeps on a tmpfs for home (process.TmpfsTasksDir),
+// which outlive the test's temp home. Registered at the first ferry
+// command of a test on a home, it runs after the test's own clean-up
+// (`ferry down`).
+func removeTmpfsStateLater(t *testing.T, home string) {
+	if _, seen := homesSeen.LoadOrStore(t.Name()+"\x00"+home, true); seen {
+		return
+	}
+	h, err := fhome.New(home)
+	if err != nil {
+		return
+	}
+	if dir := process.TmpfsTasksDir(h); dir != "" {
+		t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
+	}
 }

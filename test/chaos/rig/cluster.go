@@ -15,6 +15,7 @@ import (
 	"github.com/ferrycd/ferry/internal/daemon"
 	"github.com/ferrycd/ferry/internal/home"
 	routerclient "github.com/ferrycd/ferry/internal/router/client"
+	"github.com/ferrycd/ferry/internal/runtime/process"
 )
 
 // Cluster is one ferry home with its router, server and the hello app.
@@ -112,6 +113,9 @@ func (c *Cluster) Close() error {
 		if out, err := exec.Command("umount", "-l", c.Home).CombinedOutput(); err != nil && first == nil {
 			first = fmt.Errorf("umount %s: %v: %s", c.Home, err, out)
 		}
+	}
+	if dir := process.TmpfsTasksDir(c.home()); dir != "" {
+		os.RemoveAll(filepath.Dir(dir))
 	}
 	os.RemoveAll(c.Home)
 	return first
