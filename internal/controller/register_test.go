@@ -2,10 +2,13 @@ package controller
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferrycd/ferry/internal/config"
+	"github.com/ferrycd/ferry/internal/runtime"
 	"github.com/ferrycd/ferry/internal/store"
 )
 
@@ -60,6 +63,93 @@ func TestOwnsTarget(t *testing.T) {
 	} {
 		if got := ownsTarget(s); got != want {
 			t.Errorf("ownsTarget(%s) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// rowLosingDriver deletes the row of the first task it starts once the
+// process runs: the record of that launch then fails, as when a task is
+// forgotten while it starts.
+type rowLosingDriver struct {
+	runtime.Driver
+	store *store.Store
+	once  sync.Once
+	lost  chan string // the task whose row was deleted
+}
+
+func (d *rowLosingDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Status, error) {
+	st, err := d.Driver.Start(ctx, spec)
+	if err == nil {
+		d.once.Do(func() {
+			if derr := d.store.DeleteTask(ctx, spec.ID); derr == nil {
+				d.lost <- spec.ID
+			}
+		})
+	}
+	return st, err
+}
+
+// TestStartRecordsLaunchAndRegistrationOrLeavesNothing: a task start
+// writes its launched and registered lines, in that order; when its record
+// fails (the row went away while the process started), the task is in
+// neither the router nor the trace, its process is stopped, and another
+// task makes the service whole.
+func TestStartRecordsLaunchAndRegistrationOrLeavesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lost := make(chan string, 1)
+	e.tune = func(d *Deps) { d.Driver = &rowLosingDriver{Driver: d.Driver, store: e.store, lost: lost} }
+	e.start()
+	ctx := context.Background()
+	if err := e.wait(e.deploy(web(2, true)).Deployment); err != nil {
+		t.Fatal(err)
+	}
+	var gone string
+	select {
+	case gone = <-lost:
+	default:
+		t.Fatal("no task row was deleted during its launch")
+	}
+	live := e.status().Tasks
+	if len(live) != 2 {
+		t.Fatalf("%d tasks, want 2", len(live))
+	}
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		s, err := e.router.Service(ctx, "hello/production/web")
+		n := 0
+		for _, g := range s.Groups {
+			for _, tg := range g.Targets {
+				if tg.ID == gone {
+					return false, gone + " out of the router"
+				}
+				n++
+			}
+		}
+		return err == nil && n == 2, "the router has the two live tasks"
+	})
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		return e.running()[gone] == 0, gone + "'s process stopped"
+	})
+
+	evs, err := e.store.ListEvents(ctx, store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range live {
+		var seen []string
+		for _, ev := range evs {
+			if ev.Type != EventTaskLaunched && ev.Type != EventTaskRegistered {
+				continue
+			}
+			if ev.Task == task.ID {
+				seen = append(seen, ev.Type)
+			}
+			if ev.Task == gone {
+				t.Errorf("the task whose launch was never recorded has a line: %s %s", ev.Type, ev.Message)
+			}
+		}
+		if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
+			t.Errorf("%s: trace %v, want %v", task.ID, seen, want)
 		}
 	}
 }
