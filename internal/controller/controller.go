@@ -100,7 +100,8 @@ type Controller struct {
 	specs   map[revKey]RevisionSpec
 	// releases are the artifacts' release directories, by digest.
 	releases map[string]*release
-	launches launches // starts under way, which stops let go first
+	launches inflight // starts under way, which stops let go first
+	stops    inflight // stops under way: the last one wakes the loop
 	// retained is when retention was last started.
 	retained time.Time
 	wg       sync.WaitGroup

@@ -135,8 +135,18 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			}
 			c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool { return c.register(ctx, id, a.ID, a.Group) })
 		case deploy.StopTask:
+			// A stopped task changes what the loop decides only when it
+			// was the last one leaving (a deployment may end then); the
+			// others are forgotten in that pass, or in any earlier one.
+			// So a rolling batch's stops wake the loop once, not once each.
 			group := sn.groups[a.ID]
-			c.spawn(ctx, id, a.ID, func(ctx context.Context) { c.stopIn(ctx, id, a.ID, group) })
+			c.stops.begin(id)
+			if !c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool {
+				done := c.stopIn(ctx, id, a.ID, group)
+				return !c.stops.end(id) && done
+			}) {
+				c.stops.end(id)
+			}
 		case deploy.ForgetTask:
 			if row, ok := rec.forgotten[a.ID]; ok {
 				// The row is deleted already: what forget cleans up leaves

@@ -24,21 +24,27 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 }
 
 // stopIn is stop for a task known to be in router group group ("": ask the
-// router).
-func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group string) {
+// router). done reports whether the task is stopped (or was already): false
+// leaves a stop the loop must restate.
+func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group string) (done bool) {
 	row, err := c.d.Store.GetTask(ctx, id)
-	if err != nil || (row.State != store.TaskDraining && row.State != store.TaskStopping) {
-		return
+	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	if row.State != store.TaskDraining && row.State != store.TaskStopping {
+		return true
 	}
 	svc, err := c.d.Store.GetService(ctx, serviceID)
 	if err != nil {
-		return
+		return false
 	}
 	spec, routed := c.isRouted(ctx, row)
 	if row.Handle == "" {
 		// Never launched: nothing runs, nothing to drain.
-		c.setStopped(ctx, id, nil, nil)
-		return
+		return c.setStopped(ctx, id, nil, nil)
 	}
 	c.unregistered(id)
 	if row.State == store.TaskDraining {
@@ -54,7 +60,7 @@ func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group stri
 				// Never signal a task the router may still send traffic to:
 				// the stop is restated and retried.
 				c.log.Warn("deregistering a task; will retry", "task", id, "err", err)
-				return
+				return false
 			default:
 				drained = fmt.Sprintf("%s deregistered and drained in %s (%d requests finished, %d cut)",
 					id, res.Duration.Round(time.Millisecond), res.Drained, res.Cut)
@@ -79,7 +85,7 @@ func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group stri
 		})
 		if err != nil {
 			c.log.Error("recording a stopping task", "task", id, "err", err)
-			return
+			return false
 		}
 	}
 	// Tasks of this service being launched go first: a stopped task's
@@ -92,7 +98,7 @@ func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group stri
 		if ctx.Err() == nil {
 			c.log.Error("stopping a task; will retry", "task", id, "err", err)
 		}
-		return
+		return false
 	}
 	var code *int
 	if st, err := drv.Inspect(ctx, row.Handle); err == nil && !st.Running && st.ExitCode >= 0 {
@@ -102,12 +108,13 @@ func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group stri
 		return c.eventIn(ctx, tx, svc, spec, EventTaskStopped, id, "%s stopped (%s)", id, exitWords(code))
 	}
 	if !c.setStopped(ctx, id, code, stopped) {
-		return
+		return false
 	}
 	if err := drv.Remove(ctx, row.Handle); err != nil {
 		c.log.Warn("removing a stopped task", "task", id, "err", err)
 	}
 	c.ports.Release(row.Port)
+	return true
 }
 
 // groupOf is the router group target id is in (the rolling group when the

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-func TestLaunchesWaitForStartsOfTheService(t *testing.T) {
-	var l launches
+func TestInflightWaitsForEffectsOfTheService(t *testing.T) {
+	var l inflight
 	ctx := context.Background()
 
 	// Nothing under way: no wait.
@@ -24,13 +24,17 @@ func TestLaunchesWaitForStartsOfTheService(t *testing.T) {
 	other := make(chan struct{})
 	go func() { l.wait(ctx, 2, time.Hour); close(other) }()
 	<-other
-	l.end(1)
+	if l.end(1) {
+		t.Fatal("end reported the last of two effects after the first")
+	}
 	select {
 	case <-waited:
 		t.Fatal("a stop went ahead with a start of its service still under way")
 	default:
 	}
-	l.end(1)
+	if !l.end(1) {
+		t.Fatal("end did not report the last effect")
+	}
 	<-waited // a hang here fails the test by its timeout
 
 	// Bounded: a start that never ends holds a stop for max only.

@@ -10,17 +10,18 @@ import (
 // before it signals its task anyway.
 const launchFirst = time.Second
 
-// launches counts, per service, the task starts under way (a launch and
-// the registration right after it), so that stops can let them go first.
-// The zero value is ready.
-type launches struct {
+// inflight counts, per service, effects of one kind under way: task starts
+// (a launch and the registration right after it), which stops let go
+// first, and stops, of which only the last wakes the loop. The zero value
+// is ready.
+type inflight struct {
 	mu   sync.Mutex
 	n    map[int64]int
 	idle map[int64]chan struct{} // closed when n drops to 0
 }
 
-// begin counts a start of service id; end must follow.
-func (l *launches) begin(id int64) {
+// begin counts an effect on service id; end must follow.
+func (l *inflight) begin(id int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.n == nil {
@@ -32,19 +33,23 @@ func (l *launches) begin(id int64) {
 	l.n[id]++
 }
 
-func (l *launches) end(id int64) {
+// end counts an effect on service id done; last reports whether none is
+// left under way.
+func (l *inflight) end(id int64) (last bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.n[id]--; l.n[id] == 0 {
 		close(l.idle[id])
 		delete(l.n, id)
 		delete(l.idle, id)
+		return true
 	}
+	return false
 }
 
-// wait returns once no start of service id is under way, after at most max,
-// or when ctx ends.
-func (l *launches) wait(ctx context.Context, id int64, max time.Duration) {
+// wait returns once no effect on service id is under way, after at most
+// max, or when ctx ends.
+func (l *inflight) wait(ctx context.Context, id int64, max time.Duration) {
 	l.mu.Lock()
 	idle := l.idle[id]
 	l.mu.Unlock()
