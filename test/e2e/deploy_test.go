@@ -184,7 +184,7 @@ type background struct {
 // it still runs.
 func startFerry(t *testing.T, dir, home string, args ...string) *background {
 	t.Helper()
-	removeTmpfsStateLater(t, home)
+	noteTmpfsState(home)
 	cmd := exec.Command(ferryBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "FERRY_HOME="+home)

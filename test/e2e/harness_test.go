@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	removeTmpfsState()
 	os.Exit(code)
 }
 
@@ -57,7 +58,7 @@ type result struct {
 // environment, and waits (bounded by a minute) for it to exit.
 func ferry(t *testing.T, dir, home string, env []string, args ...string) result {
 	t.Helper()
-	removeTmpfsStateLater(t, home)
+	noteTmpfsState(home)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ferryBin, args...)
@@ -87,23 +88,26 @@ func mustFerry(t *testing.T, dir, home string, env []string, args ...string) res
 	return r
 }
 
-// homesSeen records the (test, home) pairs whose clean-up is registered.
-var homesSeen sync.Map
+// tmpfsStates holds the directories ferry keeps task state in on a tmpfs
+// (process.TmpfsTasksDir) for the homes this run used: they outlive the
+// tests' temp homes.
+var tmpfsStates sync.Map
 
-// removeTmpfsStateLater removes, once the test is over, the task state
-// directories ferry keeps on a tmpfs for home (process.TmpfsTasksDir),
-// which outlive the test's temp home. Registered at the first ferry
-// command of a test on a home, it runs after the test's own clean-up
-// (`ferry down`).
-func removeTmpfsStateLater(t *testing.T, home string) {
-	if _, seen := homesSeen.LoadOrStore(t.Name()+"\x00"+home, true); seen {
-		return
+// noteTmpfsState records home's, while home still exists (the name
+// depends on where its path leads).
+func noteTmpfsState(home string) {
+	if h, err := fhome.New(home); err == nil {
+		if dir := process.TmpfsTasksDir(h); dir != "" {
+			tmpfsStates.Store(filepath.Dir(dir), true)
+		}
 	}
-	h, err := fhome.New(home)
-	if err != nil {
-		return
-	}
-	if dir := process.TmpfsTasksDir(h); dir != "" {
-		t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
-	}
+}
+
+// removeTmpfsState removes them once every test is over: a test's subtests
+// share its home and its server.
+func removeTmpfsState() {
+	tmpfsStates.Range(func(dir, _ any) bool {
+		os.RemoveAll(dir.(string))
+		return true
+	})
 }
