@@ -31,6 +31,7 @@ func TestProcessDriverSupervisesWithTheRealShim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	noteTmpfsState(h.Root())
 	d := &process.Driver{Home: h, Shim: ferryBin}
 	var ports runtime.PortAllocator
 	port, err := ports.Allocate()
