@@ -27,6 +27,14 @@ func (c *Controller) stop(ctx context.Context, serviceID int64, id string) {
 // router). done reports whether the task is stopped (or was already): false
 // leaves a stop the loop must restate.
 func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group string) (done bool) {
+	// Tasks of this service being launched go first. On a rolling deploy
+	// they start in the very pass that stops the tasks they replace, and
+	// everything a stop does competes with them: its deregistration with
+	// their registrations for the router's durable write, its records with
+	// theirs for the store's, its task's exit (the kernel reaping it) with
+	// their start-up for the CPU. Meanwhile the task still serves, as it did
+	// a moment before: the new tasks are healthy already.
+	c.launches.wait(ctx, serviceID, launchFirst)
 	row, err := c.d.Store.GetTask(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return true
@@ -88,11 +96,6 @@ func (c *Controller) stopIn(ctx context.Context, serviceID int64, id, group stri
 			return false
 		}
 	}
-	// Tasks of this service being launched go first: a stopped task's
-	// teardown (its exit, the kernel reaping it) competes with their
-	// start-up for the CPU, and on a rolling deploy they start in the very
-	// pass that stops the tasks they replace. It no longer gets traffic.
-	c.launches.wait(ctx, serviceID, launchFirst)
 	drv := c.driverOf(row)
 	if err := drv.Stop(ctx, row.Handle, spec.Spec.StopSignal, spec.stopTimeout()); err != nil {
 		if ctx.Err() == nil {
