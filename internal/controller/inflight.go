@@ -7,7 +7,7 @@ import (
 )
 
 // launchFirst bounds how long a stop waits for its service's launches
-// before it signals its task anyway.
+// before it deregisters and signals its task anyway.
 const launchFirst = time.Second
 
 // inflight counts, per service, effects of one kind under way: task starts
