@@ -120,8 +120,8 @@ func newEnv(t *testing.T) *env {
 		cancel()
 		<-done
 		artifact.ForceRemove(dir)
-		if dir := process.TmpfsTasksDir(h); dir != "" {
-			os.RemoveAll(filepath.Dir(dir))
+		if dir := process.TmpfsHome(h); dir != "" {
+			os.RemoveAll(dir)
 		}
 	})
 	return e

@@ -89,7 +89,7 @@ func mustFerry(t *testing.T, dir, home string, env []string, args ...string) res
 }
 
 // tmpfsStates holds the directories ferry keeps task state in on a tmpfs
-// (process.TmpfsTasksDir) for the homes this run used: they outlive the
+// (process.TmpfsHome) for the homes this run used: they outlive the
 // tests' temp homes.
 var tmpfsStates sync.Map
 
@@ -97,8 +97,8 @@ var tmpfsStates sync.Map
 // depends on where its path leads).
 func noteTmpfsState(home string) {
 	if h, err := fhome.New(home); err == nil {
-		if dir := process.TmpfsTasksDir(h); dir != "" {
-			tmpfsStates.Store(filepath.Dir(dir), true)
+		if dir := process.TmpfsHome(h); dir != "" {
+			tmpfsStates.Store(dir, true)
 		}
 	}
 }

@@ -35,8 +35,8 @@ func testHome(t testing.TB) home.Dir {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dir := TmpfsTasksDir(h); dir != "" {
-		t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
+	if dir := TmpfsHome(h); dir != "" {
+		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
 	return h
 }

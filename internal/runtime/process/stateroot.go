@@ -36,9 +36,10 @@ var shmRoot = "/dev/shm"
 // diskTasksDir is the state directory root in the home.
 func diskTasksDir(h home.Dir) string { return filepath.Join(h.RunDir(), "tasks") }
 
-// TmpfsTasksDir is where a driver of home h keeps task state on a tmpfs,
-// or "" when it cannot (not root, /dev/shm not a tmpfs). It creates nothing.
-func TmpfsTasksDir(h home.Dir) string {
+// TmpfsHome is home h's directory on the tmpfs, which holds its task
+// state root, or "" when a driver cannot keep state there (not root,
+// /dev/shm not a tmpfs). It creates nothing.
+func TmpfsHome(h home.Dir) string {
 	if os.Geteuid() != 0 {
 		return ""
 	}
@@ -46,15 +47,30 @@ func TmpfsTasksDir(h home.Dir) string {
 	if err := unix.Statfs(shmRoot, &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
 		return ""
 	}
-	abs, err := filepath.Abs(h.Root())
-	if err != nil {
-		return ""
+	root := h.Root() // absolute (home.New)
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(shmRoot, "ferry-"+hex.EncodeToString(sum[:8]))
+}
+
+// tmpfsTasksDir is the state root in TmpfsHome, or "".
+func tmpfsTasksDir(h home.Dir) string {
+	if dir := TmpfsHome(h); dir != "" {
+		return filepath.Join(dir, "tasks")
 	}
-	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(shmRoot, "ferry-"+hex.EncodeToString(sum[:8]), "tasks")
+	return ""
+}
+
+// StateRoots are the directories a driver of home h may keep task state
+// directories in, whichever it chose: the home's, then the tmpfs one.
+func StateRoots(h home.Dir) []string {
+	roots := []string{diskTasksDir(h)}
+	if dir := tmpfsTasksDir(h); dir != "" {
+		roots = append(roots, dir)
+	}
+	return roots
 }
 
 // chooseTasksDir picks the state directory root for a driver of home h (see
@@ -64,7 +80,7 @@ func chooseTasksDir(h home.Dir) string {
 	if entries, err := os.ReadDir(disk); err == nil && len(entries) > 0 {
 		return disk // tasks of an earlier ferry, or stopped ones not yet removed
 	}
-	if dir := TmpfsTasksDir(h); dir != "" && ownDir(filepath.Dir(dir)) == nil && ownDir(dir) == nil {
+	if dir := tmpfsTasksDir(h); dir != "" && ownDir(filepath.Dir(dir)) == nil && ownDir(dir) == nil {
 		return dir
 	}
 	return disk

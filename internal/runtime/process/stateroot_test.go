@@ -35,12 +35,12 @@ func TestTaskStateLivesOnTmpfsAsRootElseInTheHome(t *testing.T) {
 	disk := filepath.Join(d.Home.RunDir(), "tasks")
 	want := disk
 	if tmpfs {
-		want = TmpfsTasksDir(d.Home)
+		want = tmpfsTasksDir(d.Home)
 		if !strings.HasPrefix(want, shmRoot+"/ferry-") {
-			t.Fatalf("TmpfsTasksDir = %q, want it under %s", want, shmRoot)
+			t.Fatalf("tmpfsTasksDir = %q, want it under %s", want, shmRoot)
 		}
-	} else if got := TmpfsTasksDir(d.Home); got != "" {
-		t.Fatalf("TmpfsTasksDir = %q without root or a tmpfs, want none", got)
+	} else if got := TmpfsHome(d.Home); got != "" {
+		t.Fatalf("TmpfsHome = %q without root or a tmpfs, want none", got)
 	}
 	if got := d.tasksDir(); got != want {
 		t.Fatalf("tasksDir = %q, want %q", got, want)

@@ -114,8 +114,8 @@ func (c *Cluster) Close() error {
 			first = fmt.Errorf("umount %s: %v: %s", c.Home, err, out)
 		}
 	}
-	if dir := process.TmpfsTasksDir(c.home()); dir != "" {
-		os.RemoveAll(filepath.Dir(dir))
+	if dir := process.TmpfsHome(c.home()); dir != "" {
+		os.RemoveAll(dir)
 	}
 	os.RemoveAll(c.Home)
 	return first

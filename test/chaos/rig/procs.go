@@ -62,19 +62,18 @@ func TaskProcs(home string) []TaskProc {
 
 // ShimTasks counts the live shims of home per task id: `ferry shim run|spare`
 // processes whose working directory is the task's state directory (a
-// spare's command line does not name its task), in HOME/run/tasks or in the
-// tmpfs the process driver prefers (process.TmpfsTasksDir).
+// spare's command line does not name its task), in either state root the
+// process driver may have chosen (process.StateRoots).
 func ShimTasks(home string) map[string]int {
 	root, err := filepath.EvalSymlinks(home)
 	if err != nil {
 		return nil
 	}
-	prefixes := []string{filepath.Join(root, "run", "tasks") + "/"}
-	if h, err := fhome.New(root); err == nil {
-		if dir := process.TmpfsTasksDir(h); dir != "" {
-			prefixes = append(prefixes, dir+"/")
-		}
+	h, err := fhome.New(root)
+	if err != nil {
+		return nil
 	}
+	roots := process.StateRoots(h)
 	out := map[string]int{}
 	for _, pid := range pids() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -89,9 +88,9 @@ func ShimTasks(home string) map[string]int {
 		if err != nil {
 			continue
 		}
-		for _, prefix := range prefixes {
-			if strings.HasPrefix(cwd, prefix) {
-				out[strings.TrimPrefix(cwd, prefix)]++
+		for _, root := range roots {
+			if id, ok := strings.CutPrefix(cwd, root+"/"); ok {
+				out[id]++
 			}
 		}
 	}
