@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -184,6 +185,7 @@ type previewFlags struct {
 	githubAPI   string
 	urlTemplate string
 	sweepEvery  time.Duration
+	workers     int
 }
 
 func addPreviewFlags(cmd *cobra.Command) *previewFlags {
@@ -196,6 +198,7 @@ func addPreviewFlags(cmd *cobra.Command) *previewFlags {
 	fl.StringVar(&f.githubAPI, "github-api", "", "GitHub REST API URL (default https://api.github.com/)")
 	fl.StringVar(&f.urlTemplate, "preview-url", "http://{host}:8080", "how users reach a preview; {host} is its host")
 	fl.DurationVar(&f.sweepEvery, "preview-sweep", time.Minute, "how often expired and orphaned previews are looked for")
+	fl.IntVar(&f.workers, "preview-workers", preview.DefaultWorkers, "webhook deliveries processed at once (those of one pull request or branch keep their order)")
 	return f
 }
 
@@ -223,6 +226,27 @@ func readSecretFile(path, what string, required bool) (string, error) {
 	return s, nil
 }
 
+// validate checks the flags that need nothing else, so that a server
+// given a bad one refuses before it touches its home; it returns the
+// repositories by name.
+func (f *previewFlags) validate() (map[string]string, error) {
+	repos := map[string]string{}
+	for _, r := range f.repos {
+		name, src, ok := strings.Cut(r, "=")
+		if !ok || name == "" || src == "" || strings.Count(name, "/") != 1 {
+			return nil, fmt.Errorf("--repo %q: want owner/name=<clone URL or local path>", r)
+		}
+		repos[name] = src
+	}
+	if f.workers < 1 {
+		return nil, fmt.Errorf("--preview-workers %d: must be at least 1", f.workers)
+	}
+	if !strings.Contains(f.urlTemplate, "{host}") {
+		return nil, fmt.Errorf("--preview-url %q: must contain {host}", f.urlTemplate)
+	}
+	return repos, nil
+}
+
 // previewDeps are the parts of the server previews use.
 type previewDeps struct {
 	Home       home.Dir
@@ -236,16 +260,9 @@ type previewDeps struct {
 // setup checks the flags, registers the preview and webhook endpoints and
 // returns the manager, whose Run the server calls.
 func (f *previewFlags) setup(d previewDeps) (*preview.Manager, error) {
-	repos := map[string]string{}
-	for _, r := range f.repos {
-		name, src, ok := strings.Cut(r, "=")
-		if !ok || name == "" || src == "" || strings.Count(name, "/") != 1 {
-			return nil, fmt.Errorf("--repo %q: want owner/name=<clone URL or local path>", r)
-		}
-		repos[name] = src
-	}
-	if !strings.Contains(f.urlTemplate, "{host}") {
-		return nil, fmt.Errorf("--preview-url %q: must contain {host}", f.urlTemplate)
+	repos, err := f.validate()
+	if err != nil {
+		return nil, err
 	}
 	secretFile := f.secretFile
 	if secretFile == "" {
@@ -265,7 +282,7 @@ func (f *previewFlags) setup(d previewDeps) (*preview.Manager, error) {
 	}
 	cfg := preview.Config{
 		Store: d.Store, Home: d.Home, Environments: api.PreviewEnvironments(d.Controller, d.Destroy), Repos: repos,
-		PushEnv: f.pushEnv, SweepEvery: f.sweepEvery, Logger: d.Logger,
+		PushEnv: f.pushEnv, SweepEvery: f.sweepEvery, Workers: f.workers, Logger: d.Logger,
 		URL: func(host string) string { return strings.ReplaceAll(f.urlTemplate, "{host}", host) },
 	}
 	if token != "" {
@@ -288,7 +305,7 @@ func (f *previewFlags) setup(d previewDeps) (*preview.Manager, error) {
 // ctx ends; wait returns once it has stopped.
 func (f *previewFlags) start(ctx context.Context, d previewDeps) (wait func(), err error) {
 	if f == nil {
-		f = &previewFlags{pushEnv: "staging", urlTemplate: "http://{host}:8080", sweepEvery: time.Minute}
+		f = &previewFlags{pushEnv: "staging", urlTemplate: "http://{host}:8080", sweepEvery: time.Minute, workers: preview.DefaultWorkers}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -307,7 +324,8 @@ func (f *previewFlags) start(ctx context.Context, d previewDeps) (wait func(), e
 
 // args are the flags that give a detached server the same settings.
 func (f *previewFlags) args() []string {
-	out := []string{"--push-env", f.pushEnv, "--preview-url", f.urlTemplate, "--preview-sweep", f.sweepEvery.String()}
+	out := []string{"--push-env", f.pushEnv, "--preview-url", f.urlTemplate, "--preview-sweep", f.sweepEvery.String(),
+		"--preview-workers", strconv.Itoa(f.workers)}
 	for _, r := range f.repos {
 		out = append(out, "--repo", r)
 	}

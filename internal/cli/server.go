@@ -58,6 +58,9 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
   ferry server --rotate-token           # replace the API token, then serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := previews.validate(); err != nil {
+				return err
+			}
 			h, err := home.New(g.Home)
 			if err != nil {
 				return err

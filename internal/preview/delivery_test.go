@@ -2,7 +2,6 @@ package preview
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -136,20 +135,12 @@ func TestOptInLabelGatesPreviews(t *testing.T) {
 func TestPushesDeployStagingAndDeletedBranchesGo(t *testing.T) {
 	f := newFixture(t, "", nil)
 	f.run(t)
-	push := func(branch, after string, deleted bool) []byte {
-		b, _ := json.Marshal(map[string]any{
-			"ref": "refs/heads/" + branch, "before": strings.Repeat("1", 40), "after": after, "deleted": deleted,
-			"repository": map[string]any{"full_name": "acme/shop", "default_branch": "main", "clone_url": "https://github.com/acme/shop.git"},
-			"pusher":     map[string]any{"name": "octocat"},
-		})
-		return b
-	}
 	yaml := strings.ReplaceAll(definition, "{{extra}}", "")
 	yaml = strings.Replace(yaml, "run: mkdir", "run: echo compiling for staging && mkdir", 1)
 	f.repo.write(map[string]string{"version": "main-2", "ferry.yaml": yaml})
 	main := f.repo.commit("main 2")
 	f.repo.git("push", "--quiet", "origin", "main")
-	f.enqueue(t, "p1", "push", push("main", main, false))
+	f.enqueue(t, "p1", "push", pushPayload("main", main, false))
 	if d := f.settled(t, "p1"); d.State != store.DeliveryDone {
 		t.Fatalf("p1 = %+v", d)
 	}
@@ -173,7 +164,7 @@ func TestPushesDeployStagingAndDeletedBranchesGo(t *testing.T) {
 	sha := f.repo.branch("gone", "g")
 	f.enqueue(t, "p2", "pull_request", prPayload("opened", 4, "gone", sha, false))
 	f.settled(t, "p2")
-	f.enqueue(t, "p3", "push", push("gone", strings.Repeat("0", 40), true))
+	f.enqueue(t, "p3", "push", pushPayload("gone", strings.Repeat("0", 40), true))
 	f.settled(t, "p3")
 	if _, ok := f.preview(t, store.PreviewKey{Repo: "acme/shop", PR: 4}); ok {
 		t.Error("the deleted branch's preview survived")

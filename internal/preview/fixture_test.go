@@ -103,9 +103,36 @@ type envs struct {
 	destroyed []string
 	live      map[string]bool
 	failNext  error
+	gates     map[string]chan struct{} // environment → closed when its deploys may go on
+	entered   chan string              // a held deploy's environment, as it reaches its gate
+}
+
+// hold makes deploys to env wait until release is called; held reports
+// each one as it starts waiting.
+func (e *envs) hold(env string) (held <-chan string, release func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gates == nil {
+		e.gates, e.entered = map[string]chan struct{}{}, make(chan string, 16)
+	}
+	gate := make(chan struct{})
+	e.gates[env] = gate
+	var once sync.Once
+	return e.entered, func() { once.Do(func() { close(gate) }) }
 }
 
 func (e *envs) Deploy(ctx context.Context, req Deploy) error {
+	e.mu.Lock()
+	gate := e.gates[req.Environment]
+	e.mu.Unlock()
+	if gate != nil {
+		e.entered <- req.Environment
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live == nil {
@@ -212,5 +239,16 @@ func prPayload(action string, pr int, branch, sha string, merged bool, labels ..
 		"repository": repo, "sender": map[string]any{"login": "octocat", "id": 1},
 	}
 	b, _ := json.Marshal(doc)
+	return b
+}
+
+// pushPayload is a push delivery of branch to after (deleted: the branch
+// was deleted) for the fixture's repository.
+func pushPayload(branch, after string, deleted bool) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"ref": "refs/heads/" + branch, "before": strings.Repeat("1", 40), "after": after, "deleted": deleted,
+		"repository": map[string]any{"full_name": "acme/shop", "default_branch": "main", "clone_url": "https://github.com/acme/shop.git"},
+		"pusher":     map[string]any{"name": "octocat"},
+	})
 	return b
 }

@@ -73,10 +73,18 @@ type Config struct {
 	SweepEvery time.Duration
 	// Poll is how often the delivery queue is read when nothing wakes
 	// it; 0 means a second.
-	Poll   time.Duration
-	Logger *slog.Logger     // nil: slog.Default()
-	Clock  func() time.Time // nil: time.Now
+	Poll time.Duration
+	// Workers is how many webhook deliveries are processed at once (each
+	// may build and deploy a preview); 0 means DefaultWorkers.
+	Workers int
+	Logger  *slog.Logger     // nil: slog.Default()
+	Clock   func() time.Time // nil: time.Now
 }
+
+// DefaultWorkers is how many deliveries are processed at once unless
+// Config.Workers says otherwise: a few builds side by side, not as many as
+// a burst of pushes would ask for.
+const DefaultWorkers = 4
 
 // Manager creates, updates and destroys previews. Create it with New.
 type Manager struct {
@@ -111,6 +119,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
 	}
 	return &Manager{
 		cfg: cfg, log: cfg.Logger, src: sources{dir: cfg.Home.SourcesDir()}, arts: artifact.Store{Home: cfg.Home},

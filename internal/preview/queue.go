@@ -2,8 +2,11 @@ package preview
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"time"
 
+	"github.com/ferrycd/ferry/internal/github"
 	"github.com/ferrycd/ferry/internal/store"
 )
 
@@ -32,24 +35,61 @@ func (m *Manager) Kick() {
 	}
 }
 
-// drain processes due deliveries, oldest first, until ctx ends. A
-// delivery is marked done only after it was acted on, so one cut short by
-// a restart is processed again. The queue runs on the wall clock, as the
-// store stamps deliveries with it.
+// Deliveries run concurrently, up to Config.Workers at once, so that a
+// slow build of one pull request does not hold up every other preview.
+// Deliveries that touch the same thing keep their order: each has keys
+// (deliveryKeys), and one starts only when no running delivery, nor an
+// older due one still waiting, shares a key with it. A pull request's
+// events therefore apply in the order GitHub sent them, and a deleted
+// branch's previews are destroyed after the events of its pull requests
+// that came before.
+
+// scanLimit bounds how many due deliveries one look at the queue reads; a
+// delivery beyond them waits until earlier ones are done.
+const scanLimit = 500
+
+// deliveryKeys names what a delivery acts on, for ordering: a pull
+// request and its head branch, a deleted branch, or a repository's
+// default-branch deploys. A delivery that does not parse acts on nothing
+// (it fails at once).
+func deliveryKeys(d store.Delivery) []string {
+	ev, err := github.Parse(d.Event, d.Payload)
+	if err != nil {
+		return nil
+	}
+	branch := "branch:" + ev.Repo + "@" + ev.Branch
+	switch {
+	case ev.Kind == github.KindPullRequest:
+		return []string{"pr:" + ev.Repo + "#" + strconv.Itoa(ev.PR), branch}
+	case ev.Kind == github.KindPush && ev.Branch != "" && ev.Deleted:
+		return []string{branch}
+	case ev.Kind == github.KindPush && ev.Branch != "":
+		return []string{"push:" + ev.Repo}
+	}
+	return nil
+}
+
+// queueState is what drain knows of the deliveries it started.
+type queueState struct {
+	mu      sync.Mutex
+	running map[string]bool // delivery ids
+	held    map[string]int  // keys of running deliveries
+}
+
+// drain processes due deliveries, oldest first and several at once (see
+// above), until ctx ends; it returns once the deliveries it started have
+// returned. A delivery is marked done only after it was acted on, so one
+// cut short by a restart is processed again. The queue runs on the wall
+// clock, as the store stamps deliveries with it.
 func (m *Manager) drain(ctx context.Context) {
 	t := time.NewTicker(m.cfg.Poll)
 	defer t.Stop()
+	q := &queueState{running: map[string]bool{}, held: map[string]int{}}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
-		for ctx.Err() == nil {
-			due, err := m.cfg.Store.DueDeliveries(ctx, time.Now(), 1)
-			if err != nil {
-				m.log.Warn("delivery queue", "err", err)
-				break
-			}
-			if len(due) == 0 {
-				break
-			}
-			m.process(ctx, due[0])
+		if ctx.Err() == nil {
+			m.startDue(ctx, q, &wg)
 		}
 		select {
 		case <-ctx.Done():
@@ -57,6 +97,62 @@ func (m *Manager) drain(ctx context.Context) {
 		case <-m.wake:
 		case <-t.C:
 		}
+	}
+}
+
+// startDue starts the due deliveries that may start now.
+func (m *Manager) startDue(ctx context.Context, q *queueState, wg *sync.WaitGroup) {
+	q.mu.Lock()
+	free := m.cfg.Workers - len(q.running)
+	q.mu.Unlock()
+	if free <= 0 {
+		return
+	}
+	due, err := m.cfg.Store.DueDeliveries(ctx, time.Now(), scanLimit)
+	if err != nil {
+		m.log.Warn("delivery queue", "err", err)
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	waiting := map[string]bool{} // keys of older deliveries not started
+	for _, d := range due {
+		if free == 0 {
+			return
+		}
+		if q.running[d.DeliveryID] {
+			continue
+		}
+		keys := deliveryKeys(d)
+		blocked := false
+		for _, k := range keys {
+			blocked = blocked || q.held[k] > 0 || waiting[k]
+		}
+		if blocked {
+			for _, k := range keys {
+				waiting[k] = true
+			}
+			continue
+		}
+		free--
+		q.running[d.DeliveryID] = true
+		for _, k := range keys {
+			q.held[k]++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.process(ctx, d)
+			q.mu.Lock()
+			delete(q.running, d.DeliveryID)
+			for _, k := range keys {
+				if q.held[k]--; q.held[k] == 0 {
+					delete(q.held, k)
+				}
+			}
+			q.mu.Unlock()
+			m.Kick() // what waited on it may start
+		}()
 	}
 }
 

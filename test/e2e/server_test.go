@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,6 +143,32 @@ func TestDownAllWithoutAServerChangesNothing(t *testing.T) {
 	for _, cmd := range []string{"server", "down"} {
 		if h := mustFerry(t, dir, dir, nil, cmd, "--help"); !strings.Contains(h.Stdout, "Examples:") {
 			t.Errorf("ferry %s --help has no examples", cmd)
+		}
+	}
+}
+
+func TestServerWithABadFlagRefusesBeforeTouchingItsHome(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--preview-workers", "0"}, "--preview-workers 0: must be at least 1"},
+		{[]string{"--preview-url", "http://example.com"}, `--preview-url "http://example.com": must contain {host}`},
+		{[]string{"--repo", "shop"}, `--repo "shop": want owner/name=<clone URL or local path>`},
+	} {
+		for _, detach := range []bool{false, true} {
+			dir := filepath.Join(shortFerryHome(t), "home")
+			args := append([]string{"server"}, c.args...)
+			if detach {
+				args = append(args, "--detach")
+			}
+			r := ferry(t, t.TempDir(), dir, nil, args...)
+			if r.Code == 0 || !strings.Contains(r.Stderr, c.want) {
+				t.Errorf("ferry %s: exit %d, stderr %q; want non-zero naming %q", strings.Join(args, " "), r.Code, r.Stderr, c.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("ferry %s: the home %s was created (%v)", strings.Join(args, " "), dir, err)
+			}
 		}
 	}
 }
