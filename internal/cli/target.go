@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 
@@ -65,9 +67,12 @@ func (t *target) app(h home.Dir) (string, error) {
 		return t.App, nil
 	}
 	def, err := config.Load(t.File, config.Options{Home: h.Root()})
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		abs, _ := filepath.Abs(t.File)
-		return "", fmt.Errorf("which app? pass --app, or run where ferry.yaml is (reading %s: %w)", abs, err)
+		return "", fmt.Errorf("which app? pass --app, or run where the app's ferry.yaml is (there is none at %s)", abs)
+	}
+	if err != nil {
+		return "", fmt.Errorf("which app? pass --app, or fix %s: %w", t.File, err)
 	}
 	return def.App, nil
 }

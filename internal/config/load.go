@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,10 +38,31 @@ const maxFile = 1 << 20
 // the definition come back as *Errors, all at once.
 func Load(path string, opts Options) (*Definition, error) {
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissingError{Path: absPath(path)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading definition: %w", err)
 	}
 	return Parse(path, data, opts)
+}
+
+// MissingError is Load's answer when there is no file at Path; it is an
+// fs.ErrNotExist.
+type MissingError struct{ Path string }
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("no deploy definition at %s: run ferry where your app's ferry.yaml is, pass --file, or write one with `ferry init`", e.Path)
+}
+
+func (e *MissingError) Unwrap() error { return fs.ErrNotExist }
+
+// absPath is path made absolute for a message, or path when it cannot be.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // Parse is Load from bytes; name is the file name used in problems and
