@@ -75,7 +75,9 @@ const maxNodes = 20_000
 // parseTree parses YAML text into a tree, reporting syntax problems with
 // their position. It returns nil when the text is not usable at all.
 func parseTree(data []byte, ps *problems) *node {
-	f, err := parser.ParseBytes(data, 0)
+	// Duplicate keys are found while converting (mapping), so that they are
+	// reported with every other problem rather than alone.
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		var pe interface {
 			GetToken() *token.Token
@@ -209,6 +211,7 @@ func (c *converter) mapping(out *node, values []*ast.MappingValueNode) {
 		kp := position(values[0].Key, out.line, out.col)
 		out.line, out.col = kp.Line, kp.Column
 	}
+	explicit := map[string]token.Position{} // keys written in this mapping, not merged
 	for _, mv := range values {
 		kp := position(mv.Key, out.line, out.col)
 		if mv.Key != nil && mv.Key.IsMergeKey() {
@@ -221,6 +224,11 @@ func (c *converter) mapping(out *node, values []*ast.MappingValueNode) {
 			continue
 		}
 		path := childPath(out.path, name)
+		if first, dup := explicit[name]; dup {
+			c.ps.add(kp.Line, kp.Column, path, "%s is set twice: already at line %d, column %d; keep one", name, first.Line, first.Column)
+			continue
+		}
+		explicit[name] = kp
 		key := &node{kind: kString, str: name, line: kp.Line, col: kp.Column, path: path}
 		e := entry{key: key, val: c.convert(mv.Value, path, kp.Line, kp.Column)}
 		if i := out.index(name); i >= 0 {

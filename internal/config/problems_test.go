@@ -70,7 +70,9 @@ func TestProblemClasses(t *testing.T) {
 		{"canary field under rolling", base + "    deploy: {steps: [{weight: 10}]}\n", 8, 21, "services.web.deploy.steps", "only for strategy canary"},
 		{"app not a DNS label", strings.Replace(base, "app: shop", "app: My_Shop", 1), 1, 6, "app", `"My_Shop" is not a DNS label`},
 		{"duplicate build step", "app: shop\nbuild:\n  output: out\n  steps:\n    - {name: a, run: x}\n    - {name: a, run: y}\n" + base[len("app: shop\n"):], 6, 14, "build.steps[1].name", `duplicate build step name "a" (first at line 5)`},
-		{"duplicate key", base + "    count: 1\n    count: 2\n", 9, 5, "", `mapping key "count" already defined at [8:5]`},
+		{"duplicate key", base + "    count: 1\n    count: 2\n", 9, 5, "services.web.count", `count is set twice: already at line 8, column 5; keep one`},
+		{"duplicate key in a flow mapping", base + "    env: {A: x, A: y}\n", 8, 17, "services.web.env.A", `A is set twice: already at line 8, column 11`},
+		{"duplicate key beside a merge key", base + "    env: &e {A: x}\n  api:\n    command: [./api]\n    env: {<<: *e, B: y, B: z}\n", 11, 25, "services.api.env.B", `B is set twice`},
 		{"invalid memory", base + "    limits: {memory: lots}\n", 8, 22, "services.web.limits.memory", `invalid memory size "lots"`},
 		{"invalid host", strings.Replace(base, "shop.example.com", "Shop!", 1), 7, 21, "services.web.routes[0].host", `invalid host "Shop!"`},
 		{"YAML syntax error", "app: shop\nservices: [\n", 2, 11, "", "invalid YAML"},
@@ -119,6 +121,38 @@ services:
 	got := (&Errors{ps}).Error()
 	if got != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestDuplicateKeysReportedWithEveryOtherProblem(t *testing.T) {
+	text := `app: shop
+services:
+  web:
+    command: [./web]
+    count: 2
+    count: 3
+  web:
+    command: [./x]
+  api:
+    comand: [./api]
+`
+	want := []string{
+		`ferry.yaml:6:5: services.web.count: count is set twice: already at line 5, column 5; keep one`,
+		`ferry.yaml:7:3: services.web: web is set twice: already at line 3, column 3; keep one`,
+		`ferry.yaml:10:5: services.api.comand: unknown field; did you mean "command"?`,
+		`ferry.yaml:10:5: services.api.command: missing required field`,
+	}
+	if got := (&Errors{parseProblems(t, text, Options{})}).Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	// A key given beside a merge key overrides the merged one: not a duplicate.
+	ok := base + "    env: &e {A: x, B: y}\n  api:\n    command: [./api]\n    env: {<<: *e, A: z}\n"
+	def, err := Parse("ferry.yaml", []byte(ok), Options{LookupEnv: noEnv})
+	if err != nil {
+		t.Fatalf("an explicit key beside a merge key: %v", err)
+	}
+	if env := def.Services["api"].Env; env["A"] != "z" || env["B"] != "y" {
+		t.Errorf("api env = %v, want A=z (explicit) and B=y (merged)", env)
 	}
 }
 
