@@ -65,9 +65,13 @@ func (a *adapter) refusal(err error) error {
 }
 
 func (a *adapter) Deploy(ctx context.Context, app, env string, req DeployRequest) (DeployResponse, error) {
+	kind := store.EnvStandard
+	if req.Preview {
+		kind = store.EnvPreview
+	}
 	refs, err := a.c.Deploy(ctx, controller.DeployRequest{
 		App: app, Environment: env, Runtime: req.Runtime, Services: req.Services, Secrets: req.Secrets,
-		Notifications: req.Notifications, Artifact: req.Artifact, GitSHA: req.GitSHA, Message: req.Message,
+		Notifications: req.Notifications, Artifact: req.Artifact, GitSHA: req.GitSHA, Message: req.Message, Kind: kind,
 	})
 	if err != nil {
 		return DeployResponse{}, a.refusal(err)

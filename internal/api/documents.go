@@ -23,6 +23,9 @@ type DeployRequest struct {
 	Artifact      string                `json:"artifact"`
 	GitSHA        string                `json:"git_sha,omitempty"`
 	Message       string                `json:"message,omitempty"`
+	// Preview deploys to a preview's environment. Only the server's own
+	// preview manager sets it: it is not part of the wire document.
+	Preview bool `json:"-"`
 }
 
 // DeploymentRef names a deployment a request created.

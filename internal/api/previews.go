@@ -71,7 +71,7 @@ type previewEnvs struct {
 func (e *previewEnvs) Deploy(ctx context.Context, req preview.Deploy) error {
 	res, err := e.c.Deploy(ctx, req.App, req.Environment, DeployRequest{
 		Runtime: req.Runtime, Services: req.Services, Secrets: req.Secrets, Artifact: req.Artifact,
-		GitSHA: req.GitSHA, Message: req.Message,
+		GitSHA: req.GitSHA, Message: req.Message, Preview: true,
 	})
 	if err != nil {
 		return err

@@ -28,12 +28,21 @@ const destroyPoll = 50 * time.Millisecond
 // drain, pre_stop, stop signal and timeout), then the router services, the
 // release directories no other revision uses, and the rows go. It returns
 // once all of that is done; an environment that is not there is success,
-// and a call cut short can be repeated.
+// and a call cut short can be repeated. Only a preview environment is
+// destroyed: a long-lived one of the same name is refused, untouched.
 func (c *Controller) DestroyEnvironment(ctx context.Context, app, env string) error {
 	return failure("destroy "+app+"/"+env, masker{}, c.destroyEnvironment(ctx, app, env))
 }
 
 func (c *Controller) destroyEnvironment(ctx context.Context, app, env string) error {
+	e, err := c.d.Store.GetEnvironment(ctx, app, env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return internal("reading the environment", err)
+	case e.Kind != store.EnvPreview:
+		return conflictf("environment %s/%s is a %s environment, not a preview: it is not destroyed", app, env, e.Kind)
+	}
 	svcs, err := c.d.Store.ListServices(ctx, store.ServiceFilter{App: app, Env: env})
 	if err != nil {
 		return internal("listing the services", err)

@@ -36,6 +36,10 @@ type DeployRequest struct {
 	Artifact      string // "sha256:…", already in the artifact store
 	GitSHA        string
 	Message       string
+	// Kind is the environment's, checked against the one it was created
+	// with ("": standard): a deploy by hand never lands in a preview's
+	// environment, nor a preview in a long-lived one.
+	Kind store.EnvKind
 }
 
 // DeploymentRef names a deployment a request created (or joined).
@@ -97,7 +101,11 @@ func (c *Controller) deploy(ctx context.Context, req DeployRequest) ([]Deploymen
 		if _, err := tx.PutApp(ctx, store.App{Name: req.App}); err != nil {
 			return err
 		}
-		if _, err := tx.EnsureEnvironment(ctx, req.App, req.Environment, store.EnvStandard); err != nil {
+		kind := req.Kind
+		if kind == "" {
+			kind = store.EnvStandard
+		}
+		if _, err := tx.EnsureEnvironment(ctx, req.App, req.Environment, kind); err != nil {
 			return err
 		}
 		if _, err := tx.PutArtifact(ctx, store.Artifact{Digest: req.Artifact, Size: fi.Size(), Path: path, App: req.App}); err != nil {

@@ -57,7 +57,7 @@ func (o ops) EnsureEnvironment(ctx context.Context, app, name string, kind EnvKi
 		}
 		out, err = t.GetEnvironment(ctx, app, name)
 		if err == nil && out.Kind != kind {
-			return wrap("ensure environment", errConflictf("environment %s/%s is %s, not %s", app, name, out.Kind, kind))
+			return wrap("ensure environment", errConflictf("environment %s/%s is a %s environment, not a %s one", app, name, out.Kind, kind))
 		}
 		return err
 	})

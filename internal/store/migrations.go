@@ -204,6 +204,15 @@ UPDATE tasks SET
 UPDATE meta SET value = json_remove(value, '$.generations', '$.stop_reasons')
 	WHERE key LIKE 'controller/service/%' AND json_valid(value);
 `,
+	// 3: previews' environments are of kind preview. They were created as
+	// standard until then; those a preview owns are marked, so that the
+	// kind check (a hand deploy must not take over a preview's
+	// environment, nor a preview a long-lived one) holds for them too.
+	`
+UPDATE environments SET kind = 'preview'
+	WHERE EXISTS (SELECT 1 FROM previews p JOIN apps a ON a.name = p.app
+		WHERE a.id = environments.app_id AND p.env = environments.name);
+`,
 }
 
 // SchemaVersion is the schema this build of ferry writes.

@@ -43,3 +43,49 @@ func TestFailedMigrationLeavesTheFileAtItsVersion(t *testing.T) {
 		t.Fatalf("half-applied migration left table behind (%d, %v)", n, err)
 	}
 }
+
+// TestMigration3MarksPreviewsEnvironments opens a store written before
+// environments had kinds that mattered: the environment a preview owns
+// becomes a preview one, the others stay standard.
+func TestMigration3MarksPreviewsEnvironments(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	known := migrations
+	t.Cleanup(func() { migrations = known })
+	migrations = known[:2]
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutApp(ctx, App{Name: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"pr-3", "staging"} {
+		if _, err := s.EnsureEnvironment(ctx, "shop", env, EnvStandard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreatePreview(ctx, Preview{App: "shop", Repo: "acme/shop", PR: 3, Branch: "topic", Slug: "topic",
+		Env: "pr-3", Host: "topic.localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	migrations = known
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	envs, err := s.ListEnvironments(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]EnvKind{}
+	for _, e := range envs {
+		kinds[e.Name] = e.Kind
+	}
+	if kinds["pr-3"] != EnvPreview || kinds["staging"] != EnvStandard {
+		t.Fatalf("kinds after migration 3: %v, want pr-3 preview and staging standard", kinds)
+	}
+}

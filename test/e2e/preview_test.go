@@ -388,6 +388,24 @@ func TestPreviewFromSignedWebhooks(t *testing.T) {
 	if ps[0].Env != "pr-1" || ps[0].PR != 1 || ps[0].HeadSHA != sha1 || ps[0].URL == "" {
 		t.Fatalf("previews = %+v", ps)
 	}
+	// A deploy by hand cannot take over the preview's environment: refused,
+	// and the preview serves on as it was.
+	byHand := t.TempDir()
+	if err := examples.Extract("hello", byHand); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(byHand, "ferry.yaml"), fmt.Sprintf(previewDef, "by hand", "1h")+"environments:\n  pr-1: {}\n", 0o644)
+	if out, err := exec.Command("git", "init", "--quiet", byHand).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	if res := ferry(t, byHand, r.home, nil, "deploy", "--env", "pr-1"); res.Code != 1 ||
+		!strings.Contains(res.Stderr, "environment hello/pr-1 is a preview environment, not a standard one") {
+		t.Errorf("ferry deploy --env pr-1: exit %d\n%s%s\nwant exit 1 naming the preview's environment", res.Code, res.Stdout, res.Stderr)
+	}
+	if revs := mustFerry(t, byHand, r.home, nil, "revisions", "--env", "pr-1").Stdout; strings.Count(revs, "\n") != 2 {
+		t.Errorf("pr-1's revisions after the refused deploy:\n%s\nwant the preview's one", revs)
+	}
+	r.answers(t, "feature-login.localhost", "v1")
 	// A replay of the same delivery is acknowledged and not queued again.
 	if code, body := r.deliver(t, "pull_request", "d-1", opened, ""); code != 200 || !strings.Contains(body, "duplicate") {
 		t.Errorf("replay: %d %s", code, body)
