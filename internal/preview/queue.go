@@ -100,11 +100,14 @@ func (m *Manager) drain(ctx context.Context) {
 	}
 }
 
-// startDue starts the due deliveries that may start now.
+// startDue starts the due deliveries that may start now. It reads the
+// queue with q locked: a delivery that ends meanwhile has recorded its
+// attempt before it leaves q.running, so a read that still saw it queued
+// also sees it running, and it is not started twice.
 func (m *Manager) startDue(ctx context.Context, q *queueState, wg *sync.WaitGroup) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	free := m.cfg.Workers - len(q.running)
-	q.mu.Unlock()
 	if free <= 0 {
 		return
 	}
@@ -113,8 +116,6 @@ func (m *Manager) startDue(ctx context.Context, q *queueState, wg *sync.WaitGrou
 		m.log.Warn("delivery queue", "err", err)
 		return
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	waiting := map[string]bool{} // keys of older deliveries not started
 	for _, d := range due {
 		if free == 0 {
