@@ -29,6 +29,16 @@ func TestEnvironmentKindsKeepPreviewsAndLongLivedOnesApart(t *testing.T) {
 		t.Fatalf("after the refused destroy: %d %s, want v1 still serving", code, body)
 	}
 
+	intoProduction := DeployRequest{App: "hello", Environment: "production", Runtime: "process", Kind: store.EnvPreview,
+		Services: map[string]config.Service{"web": web(1, true, "HELLO_VERSION=preview")}, Artifact: e.artifact}
+	if _, err := e.ctl.Deploy(ctx, intoProduction); !errors.As(err, &ce) || ce.Kind != ErrConflict ||
+		!strings.Contains(err.Error(), "hello/production is a long-lived environment: a preview cannot deploy into it") {
+		t.Fatalf("a preview deploying into production: %v, want a conflict", err)
+	}
+	if st := e.status(); st.Live != 1 {
+		t.Fatalf("production after the refused preview deploy: live r%d, want r1", st.Live)
+	}
+
 	req := DeployRequest{App: "hello", Environment: "pr-7", Runtime: "process", Kind: store.EnvPreview,
 		Services: map[string]config.Service{"web": web(1, false)}, Artifact: e.artifact}
 	refs, err := e.ctl.Deploy(ctx, req)
@@ -40,7 +50,7 @@ func TestEnvironmentKindsKeepPreviewsAndLongLivedOnesApart(t *testing.T) {
 	}
 	req.Kind = ""
 	if _, err := e.ctl.Deploy(ctx, req); !errors.As(err, &ce) || ce.Kind != ErrConflict ||
-		!strings.Contains(err.Error(), "hello/pr-7 is a preview environment, not a standard one") {
+		!strings.Contains(err.Error(), "environment hello/pr-7 belongs to a preview: deploy to another environment, or destroy the preview first") {
 		t.Fatalf("a deploy by hand to the preview's environment: %v, want a conflict", err)
 	}
 	if err := e.ctl.DestroyEnvironment(ctx, "hello", "pr-7"); err != nil {

@@ -105,7 +105,12 @@ func (c *Controller) deploy(ctx context.Context, req DeployRequest) ([]Deploymen
 		if kind == "" {
 			kind = store.EnvStandard
 		}
-		if _, err := tx.EnsureEnvironment(ctx, req.App, req.Environment, kind); err != nil {
+		if _, err := tx.EnsureEnvironment(ctx, req.App, req.Environment, kind); errors.Is(err, store.ErrConflict) {
+			if kind == store.EnvStandard {
+				return conflictf("environment %s/%s belongs to a preview: deploy to another environment, or destroy the preview first (ferry preview destroy)", req.App, req.Environment)
+			}
+			return conflictf("environment %s/%s is a long-lived environment: a preview cannot deploy into it", req.App, req.Environment)
+		} else if err != nil {
 			return err
 		}
 		if _, err := tx.PutArtifact(ctx, store.Artifact{Digest: req.Artifact, Size: fi.Size(), Path: path, App: req.App}); err != nil {

@@ -399,7 +399,7 @@ func TestPreviewFromSignedWebhooks(t *testing.T) {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
 	if res := ferry(t, byHand, r.home, nil, "deploy", "--env", "pr-1"); res.Code != 1 ||
-		!strings.Contains(res.Stderr, "environment hello/pr-1 is a preview environment, not a standard one") {
+		!strings.Contains(res.Stderr, "environment hello/pr-1 belongs to a preview: deploy to another environment, or destroy the preview first (ferry preview destroy)") {
 		t.Errorf("ferry deploy --env pr-1: exit %d\n%s%s\nwant exit 1 naming the preview's environment", res.Code, res.Stdout, res.Stderr)
 	}
 	if revs := mustFerry(t, byHand, r.home, nil, "revisions", "--env", "pr-1").Stdout; strings.Count(revs, "\n") != 2 {
