@@ -333,7 +333,21 @@ func TestRetainKeepsWhatItIsTold(t *testing.T) {
 		must(t, s.Verify(d)) // nothing removed by the failed call
 	}
 
+	// Just put, so not yet deployed: within the grace nothing goes.
 	removed, err := s.Retain(ctx, []string{digests[0]})
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("retain within the grace: removed %v, %v", removed, err)
+	}
+	for _, d := range digests {
+		must(t, s.Verify(d))
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	for _, d := range digests {
+		p, err := s.Path(d)
+		must(t, err)
+		must(t, os.Chtimes(p, hourAgo, hourAgo))
+	}
+	removed, err = s.Retain(ctx, []string{digests[0]})
 	must(t, err)
 	want := slices.Sorted(slices.Values(digests[1:]))
 	if !slices.Equal(removed, want) {
@@ -354,6 +368,15 @@ func TestRetainKeepsWhatItIsTold(t *testing.T) {
 	removed, err = s.Retain(ctx, []string{digests[0]})
 	if err != nil || len(removed) != 0 {
 		t.Fatalf("second retain: %v, %v", removed, err)
+	}
+	// A negative grace is none: a fresh archive goes at once.
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"f": "four"})
+	fresh, err := s.Put(ctx, dir)
+	must(t, err)
+	s.Grace = -1
+	if removed, err = s.Retain(ctx, []string{digests[0]}); err != nil || !slices.Equal(removed, []string{fresh.Digest}) {
+		t.Fatalf("retain without a grace: removed %v, %v; want %s", removed, err, fresh.Digest)
 	}
 }
 

@@ -9,17 +9,23 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Retain removes every stored archive and release directory whose digest is
-// not in keep, and returns the digests it removed, sorted. A malformed digest
-// in keep is an error and nothing is removed. Callers must not Put or Unpack
-// a digest outside keep while Retain runs (the control plane serialises them).
-// Temporary files of Puts and Unpacks in progress are left alone.
+// not in keep, unless the archive was put less than Grace ago, and returns
+// the digests it removed, sorted. A malformed digest in keep is an error and
+// nothing is removed. Callers must not Unpack a digest outside keep while
+// Retain runs (the control plane serialises them). Temporary files of Puts
+// and Unpacks in progress are left alone.
 func (s Store) Retain(ctx context.Context, keep []string) ([]string, error) {
 	adir, rdir, err := s.dirs()
 	if err != nil {
 		return nil, err
+	}
+	grace := s.Grace
+	if grace == 0 {
+		grace = DefaultGrace
 	}
 	kept := map[string]bool{}
 	for _, d := range keep {
@@ -45,6 +51,13 @@ func (s Store) Retain(ctx context.Context, keep []string) ([]string, error) {
 			h, ok := hexOf(e.Name())
 			if !ok || kept[h] {
 				continue
+			}
+			if dir == adir && grace > 0 {
+				// Just put, not yet deployed: kept, with its release directory.
+				if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) < grace {
+					kept[h] = true
+					continue
+				}
 			}
 			if err := ForceRemove(filepath.Join(dir, e.Name())); err != nil {
 				return err

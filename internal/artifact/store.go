@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ferrycd/ferry/internal/home"
 )
@@ -18,7 +19,17 @@ import (
 // atomic rename, complete or not at all.
 type Store struct {
 	Home home.Dir
+	// Grace is how old an archive must be before Retain may remove it when
+	// keep does not name it. A build puts its archive before the deploy
+	// that records it in a revision (the CLI builds, then asks the server;
+	// a preview builds, then deploys), and a retention pass in between
+	// must not take it. 0 means DefaultGrace; a negative value means none.
+	Grace time.Duration
 }
+
+// DefaultGrace is Grace's default: far longer than the step from a build's
+// end to its deploy.
+const DefaultGrace = 15 * time.Minute
 
 // Artifact is one stored archive.
 type Artifact struct {

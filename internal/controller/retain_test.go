@@ -149,3 +149,18 @@ func TestRetainRemovesImagesOfDroppedRevisions(t *testing.T) {
 		t.Errorf("the artifact the kept revisions run: %v", err)
 	}
 }
+
+// A build puts its artifact before the deploy that records it; a retention
+// pass in between (another service's deployment ended, a preview was
+// destroyed) must leave it for that deploy.
+func TestRetainLeavesAJustBuiltArtifactForItsDeploy(t *testing.T) {
+	e := newEnv(t)
+	c := e.start()
+	removed, err := c.Retain(context.Background())
+	if err != nil || slices.Contains(removed, e.artifact) {
+		t.Fatalf("retention before the deploy: removed %v, %v; want the fresh artifact kept", removed, err)
+	}
+	if err := e.wait(e.deploy(web(1, true, "HELLO_VERSION=v1")).Deployment); err != nil {
+		t.Fatal(err)
+	}
+}
