@@ -5,7 +5,12 @@
 // branch's first. It prints the first, uncached figure too, then min,
 // median and max of the cached rounds, and the time to destroy.
 //
-//	go run ./bench/preview [-rounds 10]
+// Then a burst: -burst pull requests opened at once, each at a commit of
+// its own (so each builds), once with the server processing one delivery
+// at a time (--preview-workers 1) and once with the default; it prints
+// when the first and the last preview answered in each.
+//
+//	go run ./bench/preview [-rounds 10] [-burst 6]
 package main
 
 import (
@@ -28,6 +33,7 @@ import (
 
 	"github.com/ferrycd/ferry/examples"
 	"github.com/ferrycd/ferry/internal/github"
+	"github.com/ferrycd/ferry/internal/preview"
 )
 
 const def = `app: hello
@@ -50,9 +56,10 @@ var secret = []byte("bench-secret")
 
 func main() {
 	rounds := flag.Int("rounds", 10, "cached rounds")
+	burst := flag.Int("burst", 6, "pull requests opened at once in the burst rounds (0: none)")
 	flag.Parse()
 	log.SetFlags(0)
-	if err := run(*rounds); err != nil {
+	if err := run(*rounds, *burst); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -61,9 +68,10 @@ type bench struct {
 	bin, home, repo, bare string
 	router, server        string
 	procs                 []*exec.Cmd
+	serverProc            *exec.Cmd
 }
 
-func run(rounds int) error {
+func run(rounds, burst int) error {
 	b := &bench{}
 	tmp, err := os.MkdirTemp("", "fpb")
 	if err != nil {
@@ -112,7 +120,91 @@ func run(rounds int) error {
 	fmt.Printf("  cached: min %s  median %s  max %s  (target < 2s)\n", times[0].Round(time.Millisecond),
 		times[len(times)/2].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
 	fmt.Printf("  closed → destroyed (task stopped, records gone): median %s\n", destroys[len(destroys)/2].Round(time.Millisecond))
+	if burst <= 0 {
+		return nil
+	}
+	fmt.Printf("%d pull requests opened at once, each at its own commit (each builds)\n", burst)
+	next := 1000
+	for _, workers := range []string{"1", "4", "default"} {
+		if err := b.restartServer(workers); err != nil {
+			return err
+		}
+		first, last, err := b.burst(next, burst)
+		if err != nil {
+			return err
+		}
+		next += burst
+		label := workers
+		if workers == "default" {
+			label = fmt.Sprintf("default (%d here)", preview.DefaultWorkers())
+		}
+		fmt.Printf("  --preview-workers %s: first answering after %s, last after %s\n", label,
+			first.Round(time.Millisecond), last.Round(time.Millisecond))
+	}
 	return nil
+}
+
+// burst opens n pull requests from n, each at a commit of its own, at
+// once, waits until every preview answers, and closes them again. It
+// returns when the first and the last answered.
+func (b *bench) burst(from, n int) (first, last time.Duration, err error) {
+	shas := map[int]string{}
+	for pr := from; pr < from+n; pr++ {
+		// A comment line in a Go file: the build step's inputs change.
+		if err := os.WriteFile(filepath.Join(b.repo, "burst.go"), []byte(fmt.Sprintf("package main\n\n// pull request %d\n", pr)), 0o644); err != nil {
+			return 0, 0, err
+		}
+		for _, args := range [][]string{{"add", "-A"}, {"commit", "--quiet", "-m", fmt.Sprintf("pr %d", pr)},
+			{"push", "--quiet", b.bare, fmt.Sprintf("HEAD:refs/heads/bench-%d", pr)}} {
+			if _, err := gitOut(b.repo, args...); err != nil {
+				return 0, 0, err
+			}
+		}
+		if shas[pr], err = gitOut(b.repo, "rev-parse", "HEAD"); err != nil {
+			return 0, 0, err
+		}
+	}
+	start := time.Now()
+	for pr := from; pr < from+n; pr++ {
+		if err := b.deliver(fmt.Sprintf("open-%d", pr), "opened", pr, fmt.Sprintf("bench-%d", pr), shas[pr]); err != nil {
+			return 0, 0, err
+		}
+	}
+	answered := map[int]time.Duration{}
+	var failed []string
+	checked := time.Now()
+	err = pollEvery(5*time.Minute, 10*time.Millisecond, func() bool {
+		for pr := from; pr < from+n; pr++ {
+			if _, ok := answered[pr]; !ok && b.status(fmt.Sprintf("bench-%d.localhost", pr)) == 200 {
+				answered[pr] = time.Since(start)
+			}
+		}
+		if len(answered) < n && time.Since(checked) > time.Second {
+			// A preview that failed will never answer: stop at once.
+			checked, failed = time.Now(), b.failedPreviews()
+		}
+		return len(answered) == n || len(failed) > 0
+	})
+	if err == nil && len(failed) > 0 {
+		err = fmt.Errorf("failed: %s (ferry events --all says why)", strings.Join(failed, ", "))
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("burst: %d of %d previews answered: %w", len(answered), n, err)
+	}
+	first, last = time.Duration(1<<62), 0
+	for _, d := range answered {
+		first, last = min(first, d), max(last, d)
+	}
+	for pr := from; pr < from+n; pr++ {
+		if err := b.deliver(fmt.Sprintf("close-%d", pr), "closed", pr, fmt.Sprintf("bench-%d", pr), shas[pr]); err != nil {
+			return 0, 0, err
+		}
+	}
+	err = pollEvery(2*time.Minute, 20*time.Millisecond, func() bool {
+		out, err := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
+		return err == nil && strings.TrimSpace(string(out)) == "[]"
+	})
+	return first, last, err
 }
 
 func (b *bench) setupRepo() error {
@@ -162,6 +254,12 @@ func (b *bench) start() error {
 	case <-time.After(20 * time.Second):
 		return fmt.Errorf("the router did not start")
 	}
+	return b.startServer("default")
+}
+
+// startServer starts the server, with --preview-workers unless workers is
+// "default", and waits until it answers.
+func (b *bench) startServer(workers string) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -169,13 +267,16 @@ func (b *bench) start() error {
 	b.server = ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(b.router)
-	server := exec.Command(b.bin, "server", "--listen", b.server, "--repo", "acme/hello="+b.bare,
-		"--preview-url", "http://{host}:"+port)
+	args := []string{"server", "--listen", b.server, "--repo", "acme/hello=" + b.bare, "--preview-url", "http://{host}:" + port}
+	if workers != "default" {
+		args = append(args, "--preview-workers", workers)
+	}
+	server := exec.Command(b.bin, args...)
 	server.Env = append(os.Environ(), "FERRY_HOME="+b.home)
 	if err := server.Start(); err != nil {
 		return err
 	}
-	b.procs = append(b.procs, server)
+	b.serverProc = server
 	return poll(20*time.Second, func() bool {
 		resp, err := http.Get("http://" + b.server + "/v1/health")
 		if err == nil {
@@ -185,8 +286,39 @@ func (b *bench) start() error {
 	})
 }
 
+// failedPreviews lists the hosts of previews in state failed.
+func (b *bench) failedPreviews() []string {
+	out, err := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
+	if err != nil {
+		return nil
+	}
+	var ps []struct{ Host, State string }
+	json.Unmarshal(out, &ps)
+	var failed []string
+	for _, p := range ps {
+		if p.State == "failed" {
+			failed = append(failed, p.Host)
+		}
+	}
+	return failed
+}
+
+// restartServer stops the server and starts it again with workers.
+func (b *bench) restartServer(workers string) error {
+	if p := b.serverProc; p != nil {
+		p.Process.Signal(os.Interrupt)
+		p.Wait()
+		b.serverProc = nil
+	}
+	return b.startServer(workers)
+}
+
 // stop ends the daemons; every preview was closed, so no task is left.
 func (b *bench) stop() {
+	if p := b.serverProc; p != nil {
+		p.Process.Signal(os.Interrupt)
+		p.Wait()
+	}
 	for i := len(b.procs) - 1; i >= 0; i-- {
 		b.procs[i].Process.Signal(os.Interrupt)
 		b.procs[i].Wait()

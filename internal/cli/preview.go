@@ -198,7 +198,7 @@ func addPreviewFlags(cmd *cobra.Command) *previewFlags {
 	fl.StringVar(&f.githubAPI, "github-api", "", "GitHub REST API URL (default https://api.github.com/)")
 	fl.StringVar(&f.urlTemplate, "preview-url", "http://{host}:8080", "how users reach a preview; {host} is its host")
 	fl.DurationVar(&f.sweepEvery, "preview-sweep", time.Minute, "how often expired and orphaned previews are looked for")
-	fl.IntVar(&f.workers, "preview-workers", preview.DefaultWorkers, "webhook deliveries processed at once (those of one pull request or branch keep their order)")
+	fl.IntVar(&f.workers, "preview-workers", preview.DefaultWorkers(), "webhook deliveries processed at once (each may build; by default one per core, at most 4); those of one pull request or branch keep their order")
 	return f
 }
 
@@ -305,7 +305,7 @@ func (f *previewFlags) setup(d previewDeps) (*preview.Manager, error) {
 // ctx ends; wait returns once it has stopped.
 func (f *previewFlags) start(ctx context.Context, d previewDeps) (wait func(), err error) {
 	if f == nil {
-		f = &previewFlags{pushEnv: "staging", urlTemplate: "http://{host}:8080", sweepEvery: time.Minute, workers: preview.DefaultWorkers}
+		f = &previewFlags{pushEnv: "staging", urlTemplate: "http://{host}:8080", sweepEvery: time.Minute, workers: preview.DefaultWorkers()}
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()

@@ -47,6 +47,7 @@ func waitHeld(t *testing.T, held <-chan string, env string) {
 
 func TestDeliveriesOfOtherPullRequestsDoNotWait(t *testing.T) {
 	f := newFixture(t, "", nil)
+	f.m.cfg.Workers = 2 // the default on a one-core machine is 1
 	held, release := f.envs.hold("pr-1")
 	t.Cleanup(release)
 	f.run(t)
