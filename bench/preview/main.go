@@ -313,8 +313,20 @@ func (b *bench) restartServer(workers string) error {
 	return b.startServer(workers)
 }
 
-// stop ends the daemons; every preview was closed, so no task is left.
+// stop destroys any preview left open, then ends the daemons.
 func (b *bench) stop() {
+	// Previews a failed round left open would keep their tasks running
+	// after the daemons: tasks outlive the server by design.
+	if b.serverProc != nil {
+		out, _ := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
+		var ps []struct{ Slug string }
+		json.Unmarshal(out, &ps)
+		for _, p := range ps {
+			if out, err := exec.Command(b.bin, "--home", b.home, "preview", "destroy", p.Slug).CombinedOutput(); err != nil {
+				log.Printf("ferry preview destroy %s: %v\n%s", p.Slug, err, out)
+			}
+		}
+	}
 	if p := b.serverProc; p != nil {
 		p.Process.Signal(os.Interrupt)
 		p.Wait()
