@@ -89,11 +89,11 @@ func deployHere(ctx context.Context, cmd *cobra.Command, g *Globals, t *target, 
 	if t.App != "" && t.App != def.App {
 		return nil, fmt.Errorf("--app %q: %s defines app %q; deploy the app of the file, or omit --app", t.App, t.File, def.App)
 	}
-	if err := h.Ensure(); err != nil {
+	// No build, and no home made, for a server that is not there.
+	if _, err := c.Health(ctx); err != nil {
 		return nil, err
 	}
-	// No build for a server that is not there.
-	if _, err := c.Health(ctx); err != nil {
+	if err := h.Ensure(); err != nil {
 		return nil, err
 	}
 	dir := filepath.Dir(t.File)

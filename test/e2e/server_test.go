@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrycd/ferry/examples"
 	"github.com/ferrycd/ferry/internal/client"
 	"github.com/ferrycd/ferry/internal/home"
 	"github.com/ferrycd/ferry/internal/server/wire"
@@ -170,5 +171,23 @@ func TestServerWithABadFlagRefusesBeforeTouchingItsHome(t *testing.T) {
 				t.Errorf("ferry %s: the home %s was created (%v)", strings.Join(args, " "), dir, err)
 			}
 		}
+	}
+}
+
+func TestDeployWithoutAServerBuildsNothingAndMakesNoHome(t *testing.T) {
+	app := t.TempDir()
+	if err := examples.Extract("hello", app); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "init", "--quiet", app).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	dir := filepath.Join(shortFerryHome(t), "home")
+	r := ferry(t, app, dir, nil, "deploy")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no ferry server at "+dir) || strings.Contains(r.Stderr, "built") {
+		t.Fatalf("deploy without a server: exit %d\n%s%s\nwant exit 1 naming the missing server, before any build", r.Code, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the home %s was created (%v)", dir, err)
 	}
 }
