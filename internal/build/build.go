@@ -147,6 +147,7 @@ func (st stepper) step(ctx context.Context, key string, s Step, before manifest)
 			if err := st.layers.apply(ctx, key, info, st.src); err != nil {
 				return false, nil, fmt.Errorf("build step %q: %w", s.Name, err)
 			}
+			st.layers.touch(key) // a use: pruning takes the least recently used first
 			after, err := scan(st.src, before)
 			if err != nil {
 				return false, nil, fmt.Errorf("build step %q: %w", s.Name, err)

@@ -23,6 +23,12 @@
 // unchanged layer is reused, and a change to one step's inputs rebuilds that
 // step and every later one, and no earlier one.
 //
+// # Keeping the cache bounded
+//
+// PruneCache drops layers least recently used first (a cache hit is a use)
+// once they take more than a budget, and any unused for a month; a build's
+// step lock keeps the layer it is using.
+//
 // The package touches only its own directories under BuildCacheDir, the
 // artifact store (through package artifact) and the repository it is given,
 // which it only reads.

@@ -14,7 +14,9 @@ import (
 
 	"github.com/ferrycd/ferry/internal/api"
 	"github.com/ferrycd/ferry/internal/artifact"
+	"github.com/ferrycd/ferry/internal/build"
 	"github.com/ferrycd/ferry/internal/client"
+	"github.com/ferrycd/ferry/internal/config"
 	"github.com/ferrycd/ferry/internal/controller"
 	"github.com/ferrycd/ferry/internal/daemon"
 	"github.com/ferrycd/ferry/internal/home"
@@ -34,6 +36,7 @@ func newServerCmd(g *Globals) *cobra.Command {
 		listen, routerSocket string
 		rotate, detach       bool
 		previews             *previewFlags
+		cacheSize            string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -61,6 +64,13 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
 			if _, err := previews.validate(); err != nil {
 				return err
 			}
+			cacheBytes, err := config.ParseSize(cacheSize)
+			if err != nil {
+				return fmt.Errorf("--build-cache-size: %w", err)
+			}
+			if cacheBytes <= 0 {
+				return fmt.Errorf("--build-cache-size %s: want a size above 0, e.g. 4Gi", cacheSize)
+			}
 			h, err := home.New(g.Home)
 			if err != nil {
 				return err
@@ -72,7 +82,8 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
 				routerSocket = h.RouterSocket()
 			}
 			if detach {
-				pid, err := startServerDaemon(h, listen, routerSocket, rotate, showToken, previews.args()...)
+				extra := append(previews.args(), "--build-cache-size", cacheSize)
+				pid, err := startServerDaemon(h, listen, routerSocket, rotate, showToken, extra...)
 				if err != nil {
 					return err
 				}
@@ -91,7 +102,7 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
 			defer stop()
 			return serve(ctx, h, serveConfig{
 				Listen: listen, RouterSocket: routerSocket, Rotate: rotate, OnToken: showToken, Logger: slog.New(handler),
-				Previews: previews,
+				Previews: previews, BuildCache: build.CachePolicy{MaxBytes: cacheBytes},
 			})
 		},
 	}
@@ -99,6 +110,7 @@ and returns once it answers; ` + "`ferry down`" + ` stops it.`,
 	cmd.Flags().StringVar(&routerSocket, "router-socket", "", "the router's admin socket (default $FERRY_HOME/router.sock)")
 	cmd.Flags().BoolVar(&rotate, "rotate-token", false, "replace the API token before serving (the old one stops working)")
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and return once the server answers")
+	cmd.Flags().StringVar(&cacheSize, "build-cache-size", "4Gi", "how much the cached build layers may take; the least recently used go first, and any unused for 30 days")
 	previews = addPreviewFlags(cmd)
 	return cmd
 }
@@ -109,6 +121,7 @@ type serveConfig struct {
 	OnToken              func(string)
 	Logger               *slog.Logger
 	Previews             *previewFlags // nil: the defaults
+	BuildCache           build.CachePolicy
 }
 
 // serve runs the control plane until ctx ends: the controller's loops and
@@ -156,6 +169,7 @@ func serve(ctx context.Context, h home.Dir, cfg serveConfig) error {
 	api.Register(srv, api.Deps{
 		Store: st, Driver: drv, Drivers: drivers, Logger: cfg.Logger, Controller: api.FromController(ctl, st, cfg.Logger),
 	})
+	go build.PruneCacheEvery(ctlCtx, h, cfg.BuildCache, buildCachePruneEvery, cfg.Logger)
 	waitPreviews, err := cfg.Previews.start(ctlCtx, previewDeps{
 		Home: h, Server: srv, Store: st, Controller: api.FromController(ctl, st, cfg.Logger),
 		Destroy: ctl.DestroyEnvironment, Logger: cfg.Logger,
@@ -171,6 +185,9 @@ func serve(ctx context.Context, h home.Dir, cfg serveConfig) error {
 	waitPreviews()
 	return serveErr
 }
+
+// buildCachePruneEvery is how often the server prunes the build cache.
+const buildCachePruneEvery = time.Hour
 
 // processSpares bounds the spare shims the process driver keeps; each idle
 // one holds about 8 MiB.

@@ -94,6 +94,16 @@ func parseMemory(s string) (int64, error) {
 	return int64(b), nil
 }
 
+// ParseSize parses a size in bytes as limits.memory is written: a byte
+// count, or a number with a decimal or binary unit (e.g. 512Mi, 4G).
+func ParseSize(s string) (int64, error) {
+	b, err := parseMemory(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q: write bytes or a number with a unit, e.g. 512Mi or 4Gi", s)
+	}
+	return b, nil
+}
+
 // formatMemory is the inverse of parseMemory, in the largest exact binary unit.
 func formatMemory(b int64) string {
 	for _, u := range []struct {

@@ -390,14 +390,8 @@ func TestPreviewFromSignedWebhooks(t *testing.T) {
 	}
 	// A deploy by hand cannot take over the preview's environment: refused,
 	// and the preview serves on as it was.
-	byHand := t.TempDir()
-	if err := examples.Extract("hello", byHand); err != nil {
-		t.Fatal(err)
-	}
+	byHand := newHelloApp(t, t.TempDir()).Dir
 	writeFile(t, filepath.Join(byHand, "ferry.yaml"), fmt.Sprintf(previewDef, "by hand", "1h")+"environments:\n  pr-1: {}\n", 0o644)
-	if out, err := exec.Command("git", "init", "--quiet", byHand).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
 	if res := ferry(t, byHand, r.home, nil, "deploy", "--env", "pr-1"); res.Code != 1 ||
 		!strings.Contains(res.Stderr, "environment hello/pr-1 belongs to a preview: deploy to another environment, or destroy the preview first (ferry preview destroy)") {
 		t.Errorf("ferry deploy --env pr-1: exit %d\n%s%s\nwant exit 1 naming the preview's environment", res.Code, res.Stdout, res.Stderr)

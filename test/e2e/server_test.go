@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferrycd/ferry/examples"
 	"github.com/ferrycd/ferry/internal/client"
 	"github.com/ferrycd/ferry/internal/home"
 	"github.com/ferrycd/ferry/internal/server/wire"
@@ -156,6 +155,8 @@ func TestServerWithABadFlagRefusesBeforeTouchingItsHome(t *testing.T) {
 		{[]string{"--preview-workers", "0"}, "--preview-workers 0: must be at least 1"},
 		{[]string{"--preview-url", "http://example.com"}, `--preview-url "http://example.com": must contain {host}`},
 		{[]string{"--repo", "shop"}, `--repo "shop": want owner/name=<clone URL or local path>`},
+		{[]string{"--build-cache-size", "lots"}, `--build-cache-size: invalid size "lots"`},
+		{[]string{"--build-cache-size", "0"}, `--build-cache-size 0: want a size above 0`},
 	} {
 		for _, detach := range []bool{false, true} {
 			dir := filepath.Join(shortFerryHome(t), "home")
@@ -175,13 +176,7 @@ func TestServerWithABadFlagRefusesBeforeTouchingItsHome(t *testing.T) {
 }
 
 func TestDeployWithoutAServerBuildsNothingAndMakesNoHome(t *testing.T) {
-	app := t.TempDir()
-	if err := examples.Extract("hello", app); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("git", "init", "--quiet", app).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	app := newHelloApp(t, t.TempDir()).Dir
 	dir := filepath.Join(shortFerryHome(t), "home")
 	r := ferry(t, app, dir, nil, "deploy")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "no ferry server at "+dir) || strings.Contains(r.Stderr, "built") {
@@ -190,4 +185,27 @@ func TestDeployWithoutAServerBuildsNothingAndMakesNoHome(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the home %s was created (%v)", dir, err)
 	}
+}
+
+func TestServerPrunesTheBuildCache(t *testing.T) {
+	dir := shortFerryHome(t)
+	app := newHelloApp(t, dir).Dir
+	mustFerry(t, app, dir, nil, "build")
+	steps := filepath.Join(dir, "cache", "steps")
+	layers, _ := os.ReadDir(steps)
+	if len(layers) == 0 {
+		t.Fatal("the build cached no layer")
+	}
+	// Last used two hours ago: past the grace, and over a one-byte budget.
+	old := time.Now().Add(-2 * time.Hour)
+	for _, l := range layers {
+		if err := os.Chtimes(filepath.Join(steps, l.Name(), "layer.json"), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startFerry(t, dir, dir, "server", "--build-cache-size", "1")
+	eventually(t, 20*time.Second, "the server prunes the cache", func() (bool, string) {
+		left, _ := os.ReadDir(steps)
+		return len(left) == 0, fmt.Sprintf("%d layers left", len(left))
+	})
 }
