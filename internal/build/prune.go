@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferrycd/ferry/internal/artifact"
 	"github.com/ferrycd/ferry/internal/home"
 )
 
@@ -99,6 +100,7 @@ type CachePruned struct {
 	Kept         int   // layers left
 	KeptBytes    int64 // their bytes
 	SkippedInUse int   // layers chosen but held by a build, left for next time
+	Checkouts    int   // checkouts removed that killed builds left behind
 }
 
 // PruneCache removes cached step layers of h as p says (toPrune). A layer
@@ -108,10 +110,7 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 	l := layers{dir: filepath.Join(cache, "steps")}
 	locks := filepath.Join(cache, "locks")
 	entries, err := os.ReadDir(l.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return CachePruned{}, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return CachePruned{}, fmt.Errorf("build cache: %w", err)
 	}
 	var all []cachedLayer
@@ -152,7 +151,37 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 			res.KeptBytes += cl.bytes
 		}
 	}
-	return res, nil
+	res.Checkouts, err = removeStaleCheckouts(filepath.Join(cache, "work"), time.Now())
+	return res, err
+}
+
+// staleCheckout is how old a build's checkout must be before pruning takes
+// it: a build removes its own when it ends, so one this old was left by a
+// process killed mid-build.
+const staleCheckout = 7 * 24 * time.Hour
+
+// removeStaleCheckouts removes the checkouts under dir older than
+// staleCheckout and returns how many it removed.
+func removeStaleCheckouts(dir string, now time.Time) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("build cache: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || now.Sub(fi.ModTime()) < staleCheckout {
+			continue
+		}
+		if err := artifact.ForceRemove(filepath.Join(dir, e.Name())); err != nil {
+			return n, fmt.Errorf("build cache: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // PruneCacheEvery prunes h's layer cache as p says now and then every
@@ -168,9 +197,10 @@ func PruneCacheEvery(ctx context.Context, h home.Dir, p CachePolicy, interval ti
 			return
 		case err != nil:
 			log.Warn("pruning the build cache", "err", err)
-		case res.Removed > 0 || res.SkippedInUse > 0:
+		case res.Removed > 0 || res.SkippedInUse > 0 || res.Checkouts > 0:
 			log.Info("build cache pruned", "removed_layers", res.Removed, "freed_bytes", res.Freed,
-				"kept_layers", res.Kept, "kept_bytes", res.KeptBytes, "in_use", res.SkippedInUse)
+				"kept_layers", res.Kept, "kept_bytes", res.KeptBytes, "in_use", res.SkippedInUse,
+				"stale_checkouts", res.Checkouts)
 		}
 		select {
 		case <-ctx.Done():

@@ -121,3 +121,25 @@ func TestPruneCacheTakesTheLeastRecentlyUsedAndSparesWhatABuildHolds(t *testing.
 		t.Fatalf("compile1 not cached again: %v", f.layerKeys())
 	}
 }
+
+func TestPruneCacheRemovesCheckoutsKilledBuildsLeft(t *testing.T) {
+	f := newFixture(t, appFiles)
+	work := filepath.Join(f.home.BuildCacheDir(), "work")
+	for _, d := range []string{"build-killed/src", "build-running/src"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(work, "build-killed"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := PruneCache(context.Background(), f.home, CachePolicy{})
+	if err != nil || res.Checkouts != 1 {
+		t.Fatalf("prune: %+v, %v; want one checkout removed", res, err)
+	}
+	left, _ := os.ReadDir(work)
+	if len(left) != 1 || left[0].Name() != "build-running" {
+		t.Fatalf("checkouts left: %v, want build-running only", left)
+	}
+}
