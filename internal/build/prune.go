@@ -129,7 +129,13 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 	}
 	var res CachePruned
 	gone := map[string]bool{}
-	for _, key := range toPrune(all, p, time.Now()) {
+	chosen := toPrune(all, p, time.Now())
+	if len(chosen) > 0 {
+		if err := os.MkdirAll(locks, 0o700); err != nil {
+			return res, fmt.Errorf("build cache: %w", err)
+		}
+	}
+	for _, key := range chosen {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
