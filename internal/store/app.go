@@ -53,11 +53,3 @@ func (o ops) GetApp(ctx context.Context, name string) (App, error) {
 func (o ops) ListApps(ctx context.Context) ([]App, error) {
 	return list(ctx, o.q, "list apps", scanApp, `SELECT `+appCols+` FROM apps ORDER BY name`)
 }
-
-// DeleteApp removes the app with its environments, services, revisions,
-// tasks and deployments. Events stay.
-func (o ops) DeleteApp(ctx context.Context, name string) error {
-	return o.write(ctx, func(t *Tx) error {
-		return affected(t.q.ExecContext(ctx, `DELETE FROM apps WHERE name = ?`, name))("delete app", "app %q", name)
-	})
-}

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 )
@@ -57,38 +55,7 @@ func (o ops) PutArtifact(ctx context.Context, a Artifact) (Artifact, error) {
 	return out, err
 }
 
-// GetArtifact returns the artifact with this digest.
-func (o ops) GetArtifact(ctx context.Context, digest string) (Artifact, error) {
-	a, err := scanArtifact(o.q.QueryRowContext(ctx, `SELECT `+artifactCols+` FROM artifacts WHERE digest = ?`, digest))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Artifact{}, notFound("artifact %s", digest)
-	}
-	return a, wrap("get artifact", err)
-}
-
-// TouchArtifact marks the artifact used now (retention keeps recent ones).
-func (o ops) TouchArtifact(ctx context.Context, digest string) error {
-	return o.write(ctx, func(t *Tx) error {
-		return affected(t.q.ExecContext(ctx, `UPDATE artifacts SET last_used_at = ? WHERE digest = ?`, tval(now()), digest))("touch artifact", "artifact %s", digest)
-	})
-}
-
 // ListArtifacts returns every artifact, least recently used first.
 func (o ops) ListArtifacts(ctx context.Context) ([]Artifact, error) {
 	return list(ctx, o.q, "list artifacts", scanArtifact, `SELECT `+artifactCols+` FROM artifacts ORDER BY last_used_at, digest`)
-}
-
-// ArtifactInUse reports whether any revision refers to the digest, so that
-// retention never removes what a rollback may need.
-func (o ops) ArtifactInUse(ctx context.Context, digest string) (bool, error) {
-	var n int
-	err := o.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revisions WHERE artifact_digest = ?)`, digest).Scan(&n)
-	return n == 1, wrap("artifact in use", err)
-}
-
-// DeleteArtifact forgets an artifact (the caller removes its file).
-func (o ops) DeleteArtifact(ctx context.Context, digest string) error {
-	return o.write(ctx, func(t *Tx) error {
-		return affected(t.q.ExecContext(ctx, `DELETE FROM artifacts WHERE digest = ?`, digest))("delete artifact", "artifact %s", digest)
-	})
 }

@@ -155,13 +155,6 @@ func (o ops) ListDeployments(ctx context.Context, serviceID int64, limit int) ([
 		WHERE service_id = ? ORDER BY id DESC LIMIT ?`, serviceID, limit)
 }
 
-// ActiveDeployments returns every deployment not yet finished, oldest first:
-// what the engine resumes after a restart.
-func (o ops) ActiveDeployments(ctx context.Context) ([]Deployment, error) {
-	return list(ctx, o.q, "active deployments", scanDeployment, `SELECT `+deploymentCols+` FROM deployments
-		WHERE state IN ('pending', 'in_progress', 'paused', 'rolling_back') ORDER BY id`)
-}
-
 // UpdateDeployment writes the mutable fields of d (state, reason, step,
 // failed tasks, progress deadline, status). A finished deployment never
 // changes (ErrTerminal); a state change must pass CheckTransition.
@@ -193,22 +186,6 @@ func (o ops) UpdateDeployment(ctx context.Context, d Deployment) (Deployment, er
 		}
 		out = d
 		return nil
-	})
-	return out, err
-}
-
-// TransitionDeployment moves a deployment to state with a reason, refusing
-// to move a finished one (ErrTerminal).
-func (o ops) TransitionDeployment(ctx context.Context, id int64, state DeploymentState, reason string) (Deployment, error) {
-	var out Deployment
-	err := o.write(ctx, func(t *Tx) error {
-		d, err := t.GetDeployment(ctx, id)
-		if err != nil {
-			return err
-		}
-		d.State, d.Reason = state, reason
-		out, err = t.UpdateDeployment(ctx, d)
-		return err
 	})
 	return out, err
 }

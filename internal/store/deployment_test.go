@@ -63,8 +63,8 @@ func TestDeploymentLifecycle(t *testing.T) {
 	if d, err = s.UpdateDeployment(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	active, err := s.ActiveDeployments(ctx)
-	if err != nil || len(active) != 1 || active[0].ID != d.ID || active[0].Step != 2 || string(active[0].Status) != `{"healthy":3}` {
+	active, err := s.ListDeployments(ctx, svc.ID, 0)
+	if err != nil || len(active) != 1 || active[0].ID != d.ID || active[0].State.Terminal() || active[0].Step != 2 || string(active[0].Status) != `{"healthy":3}` {
 		t.Fatalf("active: %+v %v", active, err)
 	}
 
@@ -75,10 +75,14 @@ func TestDeploymentLifecycle(t *testing.T) {
 	// Superseding the first in the same transaction lets the new one in.
 	var d2 Deployment
 	err = s.Tx(ctx, func(tx *Tx) error {
-		if _, err := tx.TransitionDeployment(ctx, d.ID, DeploySuperseded, "superseded by a newer deploy"); err != nil {
+		cur, err := tx.GetDeployment(ctx, d.ID)
+		if err != nil {
 			return err
 		}
-		var err error
+		cur.State, cur.Reason = DeploySuperseded, "superseded by a newer deploy"
+		if _, err := tx.UpdateDeployment(ctx, cur); err != nil {
+			return err
+		}
 		d2, err = tx.CreateDeployment(ctx, Deployment{ServiceID: svc.ID, FromRevision: r2.Number, ToRevision: r1.Number, Strategy: "canary"})
 		return err
 	})
@@ -92,7 +96,9 @@ func TestDeploymentLifecycle(t *testing.T) {
 
 	// A terminal deployment never moves and is left exactly as it was.
 	for _, to := range []DeploymentState{DeployInProgress, DeployRollingBack, DeploySucceeded} {
-		if _, err := s.TransitionDeployment(ctx, d.ID, to, "again"); !errors.Is(err, ErrTerminal) {
+		moved := old
+		moved.State, moved.Reason = to, "again"
+		if _, err := s.UpdateDeployment(ctx, moved); !errors.Is(err, ErrTerminal) {
 			t.Errorf("terminal → %s: %v, want ErrTerminal", to, err)
 		}
 	}

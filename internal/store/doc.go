@@ -1,8 +1,8 @@
 // Package store owns ferry's persistent state: one embedded SQLite file
 // (pure Go, no cgo) holding apps, environments, services, revisions, tasks,
-// deployments, events, previews, artifacts, build cache entries, webhook
-// deliveries and meta values. It alone owns the schema and writes SQL; every
-// other package goes through its typed methods.
+// deployments, events, previews, artifacts, webhook deliveries and meta
+// values. It alone owns the schema and writes SQL; every other package goes
+// through its typed methods.
 //
 // The database runs in WAL mode with foreign keys on. Migrations are applied
 // on Open, each in its own transaction, and PRAGMA user_version records the

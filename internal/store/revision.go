@@ -86,16 +86,6 @@ func (o ops) GetRevision(ctx context.Context, serviceID int64, n int) (Revision,
 	return r, wrap("get revision", err)
 }
 
-// LatestRevision returns the service's highest-numbered revision.
-func (o ops) LatestRevision(ctx context.Context, serviceID int64) (Revision, error) {
-	r, err := scanRevision(o.q.QueryRowContext(ctx, `SELECT `+revisionCols+` FROM revisions WHERE service_id = ?
-		ORDER BY number DESC LIMIT 1`, serviceID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Revision{}, notFound("service %d has no revision", serviceID)
-	}
-	return r, wrap("latest revision", err)
-}
-
 // ListRevisions returns the service's revisions, newest first; limit 0 means
 // all.
 func (o ops) ListRevisions(ctx context.Context, serviceID int64, limit int) ([]Revision, error) {

@@ -124,9 +124,9 @@ func TestReopenIsIdempotent(t *testing.T) {
 		if got := pragma(t, s.r, "user_version"); got != fmt.Sprint(SchemaVersion()) {
 			t.Fatalf("user_version after reopen = %s", got)
 		}
-		r, err := s.LatestRevision(ctx, svc.ID)
-		if err != nil || r.Number != 1 {
-			t.Fatalf("revision after reopen: %v, %v", r, err)
+		revs, err := s.ListRevisions(ctx, svc.ID, 0)
+		if err != nil || len(revs) != 1 || revs[0].Number != 1 {
+			t.Fatalf("revisions after reopen: %v, %v", revs, err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
