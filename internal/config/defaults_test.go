@@ -144,25 +144,6 @@ func TestValueParsers(t *testing.T) {
 	}
 }
 
-func TestCountOrPercentResolve(t *testing.T) {
-	cases := []struct {
-		c        CountOrPercent
-		count    int
-		up, down int
-	}{
-		{CountOrPercent{Percent: 25, IsPercent: true}, 3, 1, 0},
-		{CountOrPercent{Percent: 25, IsPercent: true}, 8, 2, 2},
-		{CountOrPercent{Percent: 50, IsPercent: true}, 5, 3, 2},
-		{CountOrPercent{N: 2}, 10, 2, 2},
-		{CountOrPercent{Percent: 100, IsPercent: true}, 0, 0, 0},
-	}
-	for _, c := range cases {
-		if up, down := c.c.Resolve(c.count), c.c.ResolveDown(c.count); up != c.up || down != c.down {
-			t.Errorf("%v of %d: Resolve %d ResolveDown %d, want %d %d", c.c, c.count, up, down, c.up, c.down)
-		}
-	}
-}
-
 func TestStarterLoads(t *testing.T) {
 	goRepo := t.TempDir()
 	os.WriteFile(goRepo+"/go.mod", []byte("module example.com/acme/My_Hello\n\ngo 1.22\n"), 0o644)

@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 		if _, err := d.RenderJSON(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.ForPreview("main", 1); err != nil {
+		if _, err := d.PreviewFor(PreviewTarget{Branch: "main", PR: 1}); err != nil {
 			t.Fatalf("ForPreview of a valid definition: %v", err)
 		}
 	})

@@ -83,7 +83,7 @@ func TestPreviewOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.ForPreview("Feature/Login_Page", 42)
+	p, err := d.PreviewFor(PreviewTarget{Branch: "Feature/Login_Page", PR: 42})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestPreviewOverlay(t *testing.T) {
 	if d.Services["web"].Env["FERRY_PREVIEW"] != "" {
 		t.Error("ForPreview changed its receiver")
 	}
-	if _, err := d.ForPreview("///", 1); err == nil {
+	if _, err := d.PreviewFor(PreviewTarget{Branch: "///", PR: 1}); err == nil {
 		t.Error("a branch without letters must be refused")
 	}
 }
@@ -124,7 +124,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.ForPreview("fix-1", 7)
+	p, err := d.PreviewFor(PreviewTarget{Branch: "fix-1", PR: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,12 +63,6 @@ type PreviewTarget struct {
 	Environment string
 }
 
-// ForPreview returns the definition of the preview of pull request pr from
-// branch, named as PreviewFor names it by default.
-func (d *Definition) ForPreview(branch string, pr int) (*Definition, error) {
-	return d.PreviewFor(PreviewTarget{Branch: branch, PR: pr})
-}
-
 // PreviewFor returns the definition of the preview t: the base definition
 // with preview.services applied (only those services when listed),
 // FERRY_PREVIEW=1, FERRY_BRANCH and (for a pull request) FERRY_PR in every

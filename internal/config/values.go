@@ -16,24 +16,6 @@ type CountOrPercent struct {
 	IsPercent bool
 }
 
-// Resolve is the number of tasks for a service of count tasks, rounding a
-// percentage up (max_surge semantics).
-func (c CountOrPercent) Resolve(count int) int {
-	if !c.IsPercent {
-		return c.N
-	}
-	return int(math.Ceil(float64(count) * c.Percent / 100))
-}
-
-// ResolveDown is Resolve rounding a percentage down (max_unavailable
-// semantics: never take away more than asked).
-func (c CountOrPercent) ResolveDown(count int) int {
-	if !c.IsPercent {
-		return c.N
-	}
-	return int(math.Floor(float64(count) * c.Percent / 100))
-}
-
 func (c CountOrPercent) String() string {
 	if c.IsPercent {
 		return formatPercent(c.Percent)

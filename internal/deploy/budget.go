@@ -10,15 +10,6 @@ import (
 // ("25%"), as written in ferry.yaml. "" means the parameter's default.
 type Quantity string
 
-// ParseQuantity checks s and returns it as a Quantity.
-func ParseQuantity(s string) (Quantity, error) {
-	q := Quantity(strings.TrimSpace(s))
-	if _, _, err := q.parse(); err != nil {
-		return "", err
-	}
-	return q, nil
-}
-
 func (q Quantity) parse() (n int, percent bool, err error) {
 	s := string(q)
 	if p, ok := strings.CutSuffix(s, "%"); ok {

@@ -30,14 +30,14 @@ func TestRollingBudget(t *testing.T) {
 	}
 }
 
-func TestParseQuantityRejects(t *testing.T) {
-	for _, s := range []string{"", "x", "-1", "10%%", "1.5", "%"} {
-		if _, err := ParseQuantity(s); err == nil {
-			t.Errorf("ParseQuantity(%q) accepted", s)
+func TestQuantityRejects(t *testing.T) {
+	for _, s := range []string{"x", "-1", "10%%", "1.5", "%", " 25% "} {
+		if _, err := RollingBudget(4, Quantity(s), ""); err == nil {
+			t.Errorf("max_surge %q accepted", s)
 		}
-	}
-	if q, err := ParseQuantity(" 25% "); err != nil || q != "25%" {
-		t.Errorf("ParseQuantity(25%%) = %q, %v", q, err)
+		if _, err := RollingBudget(4, "", Quantity(s)); err == nil {
+			t.Errorf("max_unavailable %q accepted", s)
+		}
 	}
 	_, err := RollingBudget(3, "lots", "")
 	if err == nil || !strings.Contains(err.Error(), `deploy.max_surge: "lots"`) {

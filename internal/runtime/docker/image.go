@@ -15,12 +15,6 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// BuildImage builds the image of dockerfile (relative to contextDir, inside
-// it), tags it when tag is set and returns its content digest; see Build.
-func (d *Driver) BuildImage(ctx context.Context, contextDir, dockerfile, tag string) (string, error) {
-	return d.Build(ctx, BuildSpec{Context: contextDir, Dockerfile: dockerfile, Tag: tag})
-}
-
 // BuildSpec is one image build.
 type BuildSpec struct {
 	Context    string // the build context directory

@@ -34,7 +34,7 @@ func TestBuildImageReusesTheCacheAndRecordsTheDigest(t *testing.T) {
 	if !strings.HasPrefix(tag, "ferry/shop-web:r7-") {
 		t.Fatalf("ImageTag = %q", tag)
 	}
-	first, err := d.BuildImage(ctx, imageDir, "Dockerfile", tag)
+	first, err := d.Build(ctx, BuildSpec{Context: imageDir, Dockerfile: "Dockerfile", Tag: tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,13 +70,13 @@ func TestBuildImageErrorsNameTheProblem(t *testing.T) {
 		{"../Dockerfile", `image.dockerfile "../Dockerfile": must be a path inside the build context`},
 	}
 	for _, tt := range tests {
-		_, err := d.BuildImage(ctx, dir, tt.dockerfile, "")
+		_, err := d.Build(ctx, BuildSpec{Context: dir, Dockerfile: tt.dockerfile})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("BuildImage(%s): %v, want %q", tt.dockerfile, err, tt.want)
+			t.Errorf("Build(%s): %v, want %q", tt.dockerfile, err, tt.want)
 		}
 	}
 	// A Dockerfile in a subdirectory builds.
-	if _, err := d.BuildImage(ctx, dir, "sub/Dockerfile.ok", ""); err != nil {
+	if _, err := d.Build(ctx, BuildSpec{Context: dir, Dockerfile: "sub/Dockerfile.ok"}); err != nil {
 		t.Fatalf("sub/Dockerfile.ok: %v", err)
 	}
 }
@@ -87,7 +87,7 @@ func TestRemoveImagesKeepsWhatIsKeptOrInUse(t *testing.T) {
 	ctx := context.Background()
 	build := func(content, tag string) string {
 		dir := writeContextDir(t, map[string]string{"f": content, "Dockerfile": "FROM ferry-test/hello:" + testInstance + "\nCOPY f /f\n"})
-		id, err := d.BuildImage(ctx, dir, "Dockerfile", tag)
+		id, err := d.Build(ctx, BuildSpec{Context: dir, Dockerfile: "Dockerfile", Tag: tag})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -62,7 +62,7 @@ func run(m *testing.M, tmp string) int {
 	}
 	d := &Driver{Instance: testInstance}
 	defer cleanup(d)
-	id, err := d.BuildImage(context.Background(), imageDir, "Dockerfile", "ferry-test/hello:"+testInstance)
+	id, err := d.Build(context.Background(), BuildSpec{Context: imageDir, Tag: "ferry-test/hello:" + testInstance})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "building the test image:", err)
 		return 1
