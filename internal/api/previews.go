@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/ferrycd/ferry/internal/github"
 	"github.com/ferrycd/ferry/internal/preview"
 	"github.com/ferrycd/ferry/internal/server"
 	"github.com/ferrycd/ferry/internal/store"
@@ -18,6 +20,9 @@ import (
 // PreviewsPath lists (GET), creates (POST) and destroys (DELETE with
 // ?repo=&branch=) previews; add "/{name}" to destroy one by name.
 const PreviewsPath = "/v1/previews"
+
+// DeliveriesPath lists the webhook deliveries received last.
+const DeliveriesPath = "/v1/deliveries"
 
 // PreviewPath is one preview by slug, environment or host.
 func PreviewPath(name string) string { return PreviewsPath + "/" + url.PathEscape(name) }
@@ -102,6 +107,67 @@ func RegisterPreviews(srv *server.Server, st *store.Store, m *preview.Manager, l
 	srv.HandleFunc("POST "+PreviewsPath, h.create)
 	srv.HandleFunc("DELETE "+PreviewsPath, h.destroyBranch)
 	srv.HandleFunc("DELETE "+PreviewsPath+"/{name}", h.destroy)
+	srv.HandleFunc("GET "+DeliveriesPath, h.deliveries)
+}
+
+// Delivery is one webhook delivery as the queue holds it: what it asked
+// for, and what became of it.
+type Delivery struct {
+	ID       string `json:"id"` // GitHub's X-GitHub-Delivery
+	Event    string `json:"event"`
+	Summary  string `json:"summary"` // e.g. "pull_request opened acme/shop#7 (feature/login)"
+	State    string `json:"state"`   // queued, done or failed
+	Attempts int    `json:"attempts"`
+	// NextAttempt is when a queued delivery is tried (again).
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	Error       string    `json:"error,omitempty"` // the last attempt's
+	Received    time.Time `json:"received"`
+}
+
+// deliveries: GET /v1/deliveries[?limit=N] → the N (default 50) deliveries
+// received last, newest first: what a user looks at when a pull request's
+// preview does not come.
+func (h *previewHandlers) deliveries(w http.ResponseWriter, r *http.Request) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			server.WriteError(w, server.Errorf(http.StatusBadRequest, "limit %q: want a number above 0", v))
+			return
+		}
+		limit = n
+	}
+	ds, err := h.st.RecentDeliveries(r.Context(), limit)
+	if err != nil {
+		server.WriteError(w, err)
+		return
+	}
+	out := make([]Delivery, 0, len(ds))
+	for _, d := range ds {
+		doc := Delivery{ID: d.DeliveryID, Event: d.Event, Summary: deliverySummary(d), State: string(d.State),
+			Attempts: d.Attempts, Error: d.Error, Received: d.CreatedAt}
+		if d.State == store.DeliveryQueued {
+			doc.NextAttempt = d.NextAttemptAt
+		}
+		out = append(out, doc)
+	}
+	server.WriteJSON(w, http.StatusOK, out)
+}
+
+// deliverySummary says in a line what a delivery asked for.
+func deliverySummary(d store.Delivery) string {
+	ev, err := github.Parse(d.Event, d.Payload)
+	switch {
+	case err != nil:
+		return "unreadable payload"
+	case ev.Kind == github.KindPullRequest:
+		return fmt.Sprintf("%s %s#%d (%s at %.12s)", ev.Action, ev.Repo, ev.PR, ev.Branch, ev.SHA)
+	case ev.Kind == github.KindPush && ev.Deleted:
+		return fmt.Sprintf("branch %s of %s deleted", ev.Branch, ev.Repo)
+	case ev.Kind == github.KindPush && ev.Branch != "":
+		return fmt.Sprintf("push to %s of %s at %.12s", ev.Branch, ev.Repo, ev.SHA)
+	}
+	return ev.Kind
 }
 
 type previewHandlers struct {

@@ -39,9 +39,10 @@ creates them from GitHub webhooks and ` + "`ferry watch`" + `; these commands
 manage them by hand.`,
 		Example: `  ferry preview list
   ferry preview create feature/login      # from the repository here
-  ferry preview destroy feature-login     # by slug, environment or host`,
+  ferry preview destroy feature-login     # by slug, environment or host
+  ferry preview deliveries                # the webhooks received, and what became of them`,
 	}
-	cmd.AddCommand(newPreviewListCmd(g), newPreviewCreateCmd(g), newPreviewDestroyCmd(g))
+	cmd.AddCommand(newPreviewListCmd(g), newPreviewCreateCmd(g), newPreviewDestroyCmd(g), newPreviewDeliveriesCmd(g))
 	return cmd
 }
 
@@ -75,6 +76,66 @@ func newPreviewListCmd(g *Globals) *cobra.Command {
 			return printPreviews(out, ps)
 		},
 	}
+}
+
+func newPreviewDeliveriesCmd(g *Globals) *cobra.Command {
+	limit := 20
+	cmd := &cobra.Command{
+		Use:   "deliveries",
+		Short: "List the webhook deliveries received last: what each asked for, its state, attempts and last error",
+		Long: `Lists the GitHub webhook deliveries the server accepted, newest first: the
+event and what it asked for, whether it is done, failed or queued (with
+when it is tried again), how many attempts it took and the last error.
+Where a pull request's preview does not come, look here first. Deliveries
+GitHub sent that the server refused (a bad signature) are not recorded:
+GitHub's own delivery log shows those.`,
+		Example: `  ferry preview deliveries
+  ferry preview deliveries --limit 100 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 {
+				return fmt.Errorf("--limit %d: want a number above 0", limit)
+			}
+			c, err := previewClient(g)
+			if err != nil {
+				return err
+			}
+			var ds []api.Delivery
+			if err := c.Do(ctxOf(cmd), "GET", api.DeliveriesPath+"?limit="+strconv.Itoa(limit), nil, &ds); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.JSON() {
+				return json.NewEncoder(out).Encode(ds)
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RECEIVED\tDELIVERY\tEVENT\tWHAT\tSTATE\tATTEMPTS\tNEXT\tERROR")
+			for _, d := range ds {
+				next := "-"
+				if !d.NextAttempt.IsZero() {
+					next = d.NextAttempt.Local().Format(time.DateTime)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.Received.Local().Format(time.DateTime), d.ID, d.Event,
+					d.Summary, d.State, d.Attempts, next, dash(oneLine(d.Error, 100)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", limit, "how many deliveries to show")
+	return cmd
+}
+
+// oneLine is s's first line, cut to at most n runes (the table stays a
+// table; -o json has the whole text).
+func oneLine(s string, n int) string {
+	s, _, cut := strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > n {
+		s, cut = string(r[:n]), true
+	}
+	if cut {
+		s += "…"
+	}
+	return s
 }
 
 func printPreviews(out interface{ Write([]byte) (int, error) }, ps []api.Preview) error {

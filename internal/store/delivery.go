@@ -94,6 +94,16 @@ func (o ops) DueDeliveries(ctx context.Context, at time.Time, limit int) ([]Deli
 		WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, tval(at), limit)
 }
 
+// RecentDeliveries returns the limit deliveries received last, newest
+// first, whatever their state (limit 0 means all).
+func (o ops) RecentDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	return list(ctx, o.q, "recent deliveries", scanDelivery, `SELECT `+deliveryCols+` FROM deliveries
+		ORDER BY id DESC LIMIT ?`, limit)
+}
+
 // RecordDeliveryAttempt counts one attempt and its outcome: state done or
 // failed ends it; queued retries it at next (with errMsg kept for display).
 func (o ops) RecordDeliveryAttempt(ctx context.Context, deliveryID string, state DeliveryState, next time.Time, errMsg string) (Delivery, error) {

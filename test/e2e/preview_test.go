@@ -405,6 +405,32 @@ func TestPreviewFromSignedWebhooks(t *testing.T) {
 		t.Errorf("replay: %d %s", code, body)
 	}
 
+	// The queue says what it received and what became of it; refused
+	// deliveries were never recorded. One for a repository the server
+	// does not know fails at once, with the reason.
+	other := bytes.ReplaceAll(opened, []byte("acme/hello"), []byte("acme/other"))
+	if code, body := r.deliver(t, "pull_request", "d-other", other, ""); code != 202 {
+		t.Fatalf("other repository: %d %s", code, body)
+	}
+	var dels []struct{ ID, Summary, State, Error string }
+	eventually(t, 10*time.Second, "the other repository's delivery failed", func() (bool, string) {
+		res := mustFerry(t, r.repo, r.home, nil, "preview", "deliveries", "-o", "json")
+		dels = nil
+		json.Unmarshal([]byte(res.Stdout), &dels)
+		return len(dels) == 2 && dels[0].State == "failed", res.Stdout
+	})
+	if dels[0].ID != "d-other" || !strings.Contains(dels[0].Error, `repository "acme/other" is not configured`) ||
+		dels[1].ID != "d-1" || dels[1].State != "done" || dels[1].Summary != "opened acme/hello#1 (Feature/Login at "+sha1[:12]+")" {
+		t.Errorf("deliveries = %+v", dels)
+	}
+	if table := mustFerry(t, r.repo, r.home, nil, "preview", "deliveries").Stdout; !strings.Contains(table, "STATE") ||
+		!strings.Contains(table, "d-other") || strings.Contains(table, "bad-") {
+		t.Errorf("preview deliveries:\n%s", table)
+	}
+	if res := ferry(t, r.repo, r.home, nil, "preview", "deliveries", "--limit", "0"); res.Code != 1 || !strings.Contains(res.Stderr, "--limit 0: want a number above 0") {
+		t.Errorf("preview deliveries --limit 0: exit %d\n%s", res.Code, res.Stderr)
+	}
+
 	// GitHub hears about it: a transient deployment in progress then live.
 	ds := r.gh.Deployments()
 	if len(ds) != 1 || ds[0].Environment != "pr-1" || ds[0].Ref != sha1 || !ds[0].Transient {
