@@ -201,8 +201,8 @@ func (b *bench) burst(from, n int) (first, last time.Duration, err error) {
 		}
 	}
 	err = pollEvery(2*time.Minute, 20*time.Millisecond, func() bool {
-		out, err := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
-		return err == nil && strings.TrimSpace(string(out)) == "[]"
+		ps, err := b.previews()
+		return err == nil && len(ps) == 0
 	})
 	return first, last, err
 }
@@ -286,14 +286,23 @@ func (b *bench) startServer(workers string) error {
 	})
 }
 
-// failedPreviews lists the hosts of previews in state failed.
-func (b *bench) failedPreviews() []string {
+// previewDoc is what the bench reads of `ferry preview list -o json`.
+type previewDoc struct{ Slug, Host, State string }
+
+// previews lists the server's previews.
+func (b *bench) previews() ([]previewDoc, error) {
 	out, err := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	var ps []struct{ Host, State string }
-	json.Unmarshal(out, &ps)
+	var ps []previewDoc
+	err = json.Unmarshal(out, &ps)
+	return ps, err
+}
+
+// failedPreviews lists the hosts of previews in state failed.
+func (b *bench) failedPreviews() []string {
+	ps, _ := b.previews()
 	var failed []string
 	for _, p := range ps {
 		if p.State == "failed" {
@@ -305,12 +314,17 @@ func (b *bench) failedPreviews() []string {
 
 // restartServer stops the server and starts it again with workers.
 func (b *bench) restartServer(workers string) error {
+	b.stopServer()
+	return b.startServer(workers)
+}
+
+// stopServer ends the server, if one runs.
+func (b *bench) stopServer() {
 	if p := b.serverProc; p != nil {
 		p.Process.Signal(os.Interrupt)
 		p.Wait()
 		b.serverProc = nil
 	}
-	return b.startServer(workers)
 }
 
 // stop destroys any preview left open, then ends the daemons.
@@ -318,19 +332,14 @@ func (b *bench) stop() {
 	// Previews a failed round left open would keep their tasks running
 	// after the daemons: tasks outlive the server by design.
 	if b.serverProc != nil {
-		out, _ := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
-		var ps []struct{ Slug string }
-		json.Unmarshal(out, &ps)
+		ps, _ := b.previews()
 		for _, p := range ps {
 			if out, err := exec.Command(b.bin, "--home", b.home, "preview", "destroy", p.Slug).CombinedOutput(); err != nil {
 				log.Printf("ferry preview destroy %s: %v\n%s", p.Slug, err, out)
 			}
 		}
 	}
-	if p := b.serverProc; p != nil {
-		p.Process.Signal(os.Interrupt)
-		p.Wait()
-	}
+	b.stopServer()
 	for i := len(b.procs) - 1; i >= 0; i-- {
 		b.procs[i].Process.Signal(os.Interrupt)
 		b.procs[i].Wait()
@@ -396,8 +405,8 @@ func (b *bench) close(n int, sha string) error {
 		return err
 	}
 	return pollEvery(time.Minute, 5*time.Millisecond, func() bool {
-		out, err := exec.Command(b.bin, "--home", b.home, "preview", "list", "-o", "json").Output()
-		return err == nil && strings.TrimSpace(string(out)) == "[]"
+		ps, err := b.previews()
+		return err == nil && len(ps) == 0
 	})
 }
 
