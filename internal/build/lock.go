@@ -23,13 +23,13 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		return nil, err
 	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		locked, err := tryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if locked {
+			return func() { f.Close() }, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -38,4 +38,14 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// tryLock takes an exclusive flock on f if nobody holds one: locked is
+// false when another holder has it.
+func tryLock(f *os.File) (locked bool, err error) {
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
 }

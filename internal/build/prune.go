@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ferrycd/ferry/internal/artifact"
@@ -224,10 +223,7 @@ func removeUnheld(l layers, locks, key string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return false, nil
-		}
+	if locked, err := tryLock(f); !locked {
 		return false, err
 	}
 	if err := l.discard(key); err != nil {
