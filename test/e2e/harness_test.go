@@ -11,15 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	fhome "github.com/ferrycd/ferry/internal/home"
 	"github.com/ferrycd/ferry/internal/runtime/process"
+	"github.com/ferrycd/ferry/test/chaos/rig"
 )
 
 // ferryBin is the path of the ferry binary built by TestMain.
@@ -45,46 +44,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	killLeftovers()
+	// What a failed test left running must not outlive the run.
+	rig.KillLeftovers(ferryBin, os.Stderr)
 	os.RemoveAll(dir)
 	removeTmpfsState()
 	os.Exit(code)
-}
-
-// killLeftovers ends what a failed test left running, so that it does not
-// outlive the run: every process of this run's ferry binary (daemons,
-// supervisors) and the task process groups under the supervisors. A test
-// that passes leaves none; the names of what it killed go to stderr.
-func killLeftovers() {
-	entries, _ := os.ReadDir("/proc")
-	var ferries []int
-	children := map[int][]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.TrimSuffix(exe, " (deleted)") == ferryBin {
-			ferries = append(ferries, pid)
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if i := bytes.LastIndexByte(stat, ')'); err == nil && i > 0 {
-			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
-				ppid, _ := strconv.Atoi(f[1])
-				children[ppid] = append(children[ppid], pid)
-			}
-		}
-	}
-	for _, p := range ferries {
-		if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); len(cmdline) > 0 {
-			fmt.Fprintf(os.Stderr, "e2e: killing leftover %q and its %d child processes\n", bytes.TrimSpace(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})), len(children[p]))
-		}
-		for _, c := range children[p] {
-			syscall.Kill(-c, syscall.SIGKILL) // a task leads its own process group
-			syscall.Kill(c, syscall.SIGKILL)
-		}
-		syscall.Kill(p, syscall.SIGKILL)
-	}
 }
 
 // result is one finished ferry invocation.

@@ -3,11 +3,13 @@ package rig
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	fhome "github.com/ferrycd/ferry/internal/home"
@@ -108,14 +110,47 @@ func pids() []int {
 	return out
 }
 
-// Zombie reports whether pid is gone or a zombie.
-func Zombie(pid int) bool {
+// statFields are the fields of /proc/PID/stat after the command name (state,
+// ppid, ...), or none when pid is gone.
+func statFields(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return nil
 	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+}
+
+// Zombie reports whether pid is gone or a zombie.
+func Zombie(pid int) bool {
+	f := statFields(pid)
 	return len(f) == 0 || f[0] == "Z" || f[0] == "X"
+}
+
+// KillLeftovers kills every process running the binary bin and the process
+// groups of their children (a task leads its own group under its
+// supervisor), and names each on w: what a failed test left running.
+func KillLeftovers(bin string, w io.Writer) {
+	var found []int
+	children := map[int][]int{}
+	for _, pid := range pids() {
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.TrimSuffix(exe, " (deleted)") == bin {
+			found = append(found, pid)
+		}
+		if f := statFields(pid); len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	for _, p := range found {
+		if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); len(cmdline) > 0 {
+			fmt.Fprintf(w, "killing leftover %q and its %d child processes\n", bytes.TrimSpace(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})), len(children[p]))
+		}
+		for _, c := range children[p] {
+			syscall.Kill(-c, syscall.SIGKILL)
+			syscall.Kill(c, syscall.SIGKILL)
+		}
+		syscall.Kill(p, syscall.SIGKILL)
+	}
 }
 
 // WaitGone polls until pid is gone or a zombie.
