@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/ferrycd/ferry/internal/github"
@@ -128,16 +127,15 @@ type Delivery struct {
 // received last, newest first: what a user looks at when a pull request's
 // preview does not come.
 func (h *previewHandlers) deliveries(w http.ResponseWriter, r *http.Request) {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			server.WriteError(w, server.Errorf(http.StatusBadRequest, "limit %q: want a number above 0", v))
-			return
-		}
-		limit = n
+	limit, err := intParam(r, "limit", 1)
+	if err != nil {
+		server.WriteError(w, err)
+		return
 	}
-	ds, err := h.st.RecentDeliveries(r.Context(), limit)
+	if limit == 0 {
+		limit = 50
+	}
+	ds, err := h.st.RecentDeliveries(r.Context(), int(limit))
 	if err != nil {
 		server.WriteError(w, err)
 		return
