@@ -7,16 +7,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/ferrycd/ferry/internal/api"
 	"github.com/ferrycd/ferry/internal/build"
@@ -149,40 +146,10 @@ func buildSteps(in []config.Step) []build.Step {
 // has run on a terminal once it takes over a second.
 func runBuild(ctx context.Context, w io.Writer, o build.Options) (build.Result, error) {
 	o.Log = w
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			spin(f, "building", done)
-		}()
-	}
+	stop := showProgress(w, "building", 0)
 	res, err := build.Build(ctx, o)
-	close(done)
-	wg.Wait()
+	stop()
 	return res, err
-}
-
-// spin shows "label… Ns" on a terminal until done, from the first second.
-func spin(f *os.File, label string, done <-chan struct{}) {
-	start := time.Now()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	frames := `|/-\`
-	for i := 0; ; i++ {
-		select {
-		case <-done:
-			if time.Since(start) > time.Second {
-				fmt.Fprint(f, "\r\033[K")
-			}
-			return
-		case <-tick.C:
-			if el := time.Since(start); el > time.Second {
-				fmt.Fprintf(f, "\r\033[K%c %s… %s", frames[i%len(frames)], label, el.Round(time.Second))
-			}
-		}
-	}
 }
 
 // gitSHA is HEAD of the repository holding dir, with "-dirty" when the

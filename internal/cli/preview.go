@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -126,32 +125,6 @@ GitHub's own delivery log shows those.`,
 	return cmd
 }
 
-// tickProgress writes "<what> (Ns)" to w every interval until stop is
-// called, for a call that shows nothing else while it waits.
-func tickProgress(w io.Writer, interval time.Duration, format string, args ...any) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	what := fmt.Sprintf(format, args...)
-	start := time.Now()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fmt.Fprintf(w, "%s (%s)\n", what, time.Since(start).Round(time.Second))
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
-}
-
 // oneLine is s's first line, cut to at most n runes (the table stays a
 // table; -o json has the whole text).
 func oneLine(s string, n int) string {
@@ -210,7 +183,7 @@ so it must run on this machine.`,
 			// that it is still at it, so a long build does not look hung.
 			stderr := cmd.ErrOrStderr()
 			fmt.Fprintf(stderr, "building and deploying %s of %s (its trace: ferry events -f --all)\n", args[0], top)
-			stop := tickProgress(stderr, 5*time.Second, "still building or deploying %s", args[0])
+			stop := showProgress(stderr, "still building or deploying "+args[0], 5*time.Second)
 			var p api.Preview
 			err = c.Do(ctx, "POST", api.PreviewsPath, api.PreviewRequest{Repo: top, Branch: args[0]}, &p)
 			stop()
