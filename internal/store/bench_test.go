@@ -19,8 +19,9 @@ func BenchmarkAppendEvent(b *testing.B) {
 	}
 }
 
-// BenchmarkListTasks lists the live tasks of one service among 1000 tasks
-// of 10 services.
+// BenchmarkListTasks lists tasks of one service among 1000 tasks of 10
+// services: its live ones (a query), and all of them as a reconciler's
+// pass does, from the cache (taskcache.go) and from the database.
 func BenchmarkListTasks(b *testing.B) {
 	ctx := context.Background()
 	s := openTemp(b)
@@ -56,12 +57,24 @@ func BenchmarkListTasks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		tasks, err := s.ListTasks(ctx, TaskFilter{ServiceID: first, Live: true})
-		if err != nil || len(tasks) != 50 {
-			b.Fatalf("%d tasks, %v", len(tasks), err)
-		}
+	for _, c := range []struct {
+		name string
+		list func() ([]Task, error)
+		want int
+	}{
+		{"live", func() ([]Task, error) { return s.ListTasks(ctx, TaskFilter{ServiceID: first, Live: true}) }, 50},
+		{"service/cached", func() ([]Task, error) { return s.ListTasks(ctx, TaskFilter{ServiceID: first}) }, 100},
+		{"service/database", func() ([]Task, error) { return s.listTasks(ctx, s.ops.q, TaskFilter{ServiceID: first}) }, 100},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tasks, err := c.list()
+				if err != nil || len(tasks) != c.want {
+					b.Fatalf("%d tasks, %v", len(tasks), err)
+				}
+			}
+		})
 	}
 }
 

@@ -149,6 +149,7 @@ func (s *Store) commit(group []*txReq) {
 		return
 	}
 	var ok []*txReq
+	var oks []*Tx
 	events, broken := false, error(nil)
 	for _, r := range group {
 		if !r.state.CompareAndSwap(int32(txQueued), int32(txRunning)) {
@@ -173,7 +174,7 @@ func (s *Store) commit(group []*txReq) {
 			close(r.done)
 			continue
 		}
-		ok = append(ok, r)
+		ok, oks = append(ok, r), append(oks, t)
 		events = events || t.events
 	}
 	if broken != nil {
@@ -186,6 +187,12 @@ func (s *Store) commit(group []*txReq) {
 	err = sqlTx.Commit()
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
+		s.taskRows.reset()
+	} else {
+		// Before anyone learns of the commit: a read after it must see it.
+		for _, t := range oks {
+			s.taskRows.apply(t.tasks, t.tasksReset)
+		}
 	}
 	for _, r := range ok {
 		finish(r, err)

@@ -82,6 +82,7 @@ func (o ops) ListEnvironments(ctx context.Context, app string) ([]Environment, e
 // tasks and deployments (a destroyed preview). Events stay.
 func (o ops) DeleteEnvironment(ctx context.Context, app, name string) error {
 	return o.write(ctx, func(t *Tx) error {
+		t.tasksReset = true // the cascade removes the services' tasks
 		return affected(t.q.ExecContext(ctx, `DELETE FROM environments
 			WHERE name = ? AND app_id = (SELECT id FROM apps WHERE name = ?)`, name, app))("delete environment", "environment %s/%s", app, name)
 	})

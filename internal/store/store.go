@@ -31,6 +31,8 @@ type Store struct {
 	// ws and rs are the prepared statements of w and r.
 	ws, rs *statements
 	gc     *committer // write transactions (commit.go)
+	// taskRows caches services' task lists (taskcache.go).
+	taskRows taskCache
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
@@ -67,6 +69,10 @@ type Tx struct {
 	ops
 	sqlTx  *sql.Tx
 	events bool // an event was appended: wake subscribers after commit
+	// tasks are the task rows written, applied to the cache after commit;
+	// tasksReset says a cascade removed rows not listed there.
+	tasks      []taskWrite
+	tasksReset bool
 }
 
 // Open opens (creating if needed) the store at path and migrates it. A file

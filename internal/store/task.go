@@ -102,7 +102,11 @@ func (o ops) CreateTask(ctx context.Context, t Task) (Task, error) {
 			t.ID, t.ServiceID, t.Revision, t.State, t.Driver, t.Handle, ival(t.PID), ival(t.ProcessStart), ival(t.Port), t.Addr,
 			tval(t.StartedAt), tval(t.StoppedAt), pval(t.ExitCode), t.Restarts, t.LastError, tval(t.HealthySince),
 			t.Generation, t.StopReason, tval(t.CreatedAt), tval(t.UpdatedAt))
-		return wrap("create task "+t.ID, err)
+		if err != nil {
+			return wrap("create task "+t.ID, err)
+		}
+		tx.noteTask(t)
+		return nil
 	})
 	if err != nil {
 		return Task{}, err
@@ -121,6 +125,14 @@ func (o ops) GetTask(ctx context.Context, id string) (Task, error) {
 
 // ListTasks returns the tasks matching f, oldest first.
 func (o ops) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+	if o.tx == nil && f.ServiceID != 0 && f.Revision == 0 && !f.Live && len(f.States) == 0 {
+		return o.s.serviceTasks(ctx, f.ServiceID)
+	}
+	return o.s.listTasks(ctx, o.q, f)
+}
+
+// listTasks is ListTasks on q, from the database.
+func (s *Store) listTasks(ctx context.Context, q querier, f TaskFilter) ([]Task, error) {
 	var where []string
 	var args []any
 	if f.ServiceID != 0 {
@@ -138,11 +150,11 @@ func (o ops) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 			args = append(args, s)
 		}
 	}
-	q := `SELECT ` + taskCols + ` FROM tasks`
+	query := `SELECT ` + taskCols + ` FROM tasks`
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	return list(ctx, o.q, "list tasks", scanTask, q+" ORDER BY created_at, id", args...)
+	return list(ctx, q, "list tasks", scanTask, query+" ORDER BY created_at, id", args...)
 }
 
 // UpdateTask writes every mutable field of t (all but ID, service, revision,
@@ -170,6 +182,7 @@ func (o ops) UpdateTask(ctx context.Context, t Task) (Task, error) {
 			return wrap("update task "+t.ID, err)
 		}
 		out = t
+		tx.noteTask(t)
 		return nil
 	})
 	return out, err
@@ -222,6 +235,10 @@ func (o ops) SetTaskState(ctx context.Context, id string, state TaskState, lastE
 // DeleteTask forgets a task (after it stopped and its driver removed it).
 func (o ops) DeleteTask(ctx context.Context, id string) error {
 	return o.write(ctx, func(tx *Tx) error {
-		return affected(tx.q.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, id))("delete task", "task %s", id)
+		if err := affected(tx.q.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, id))("delete task", "task %s", id); err != nil {
+			return err
+		}
+		tx.noteTaskDeleted(id)
+		return nil
 	})
 }
