@@ -97,7 +97,10 @@ type Controller struct {
 	registered map[string]time.Time
 	// sampled holds each service's latest analysis sample.
 	sampled map[int64]sampleState
-	specs   map[revKey]RevisionSpec
+	// seen is each service as its loop's last pass saw it, which a
+	// deployment's progress is summarised from (status.go).
+	seen  map[int64]deploy.ServiceState
+	specs map[revKey]RevisionSpec
 	// releases are the artifacts' release directories, by digest.
 	releases map[string]*release
 	launches inflight // starts under way, which stops let go first
@@ -133,6 +136,7 @@ func New(d Deps) *Controller {
 		d: d, log: d.Logger, loops: map[int64]chan struct{}{}, effects: map[string]bool{},
 		put: map[int64]int{}, specs: map[revKey]RevisionSpec{}, tests: map[int64]string{}, sampled: map[int64]sampleState{},
 		routed: map[string]int64{}, releases: map[string]*release{}, registered: map[string]time.Time{},
+		seen: map[int64]deploy.ServiceState{},
 	}
 }
 

@@ -339,3 +339,45 @@ func TestRunStoppedDuringStartUpIsNoFailure(t *testing.T) {
 		t.Fatalf("Run stopped before it began: %v, want nil", err)
 	}
 }
+
+// A running deployment's progress is summarised from what the service's
+// loop last saw, not read afresh; the final report reads afresh.
+func TestProgressSummarisesTheLoopsLastPass(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d1 := e.deploy(web(2, true, "HELLO_VERSION=v1"))
+	if err := e.wait(d1.Deployment); err != nil {
+		t.Fatalf("v1: %v", err)
+	}
+	e.stopCtl() // no loop passes from here on: seen stays as set below
+	d2 := e.deploy(web(2, true, "HELLO_VERSION=v2"))
+	ctx := context.Background()
+	dep, err := e.store.GetDeployment(ctx, d2.Deployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dep.State.Terminal() {
+		t.Fatalf("deployment %d is %s before any loop ran it", dep.ID, dep.State)
+	}
+	c := e.ctl
+	c.mu.Lock()
+	c.seen[dep.ServiceID] = deploy.ServiceState{Count: 2, Live: 1, Tasks: []deploy.Task{
+		{ID: "a", Revision: dep.ToRevision, State: deploy.TaskHealthy},
+		{ID: "b", Revision: dep.ToRevision, State: deploy.TaskHealthy},
+	}}
+	c.mu.Unlock()
+	p, err := c.progress(ctx, dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.NewHealthy != 2 || p.Old != 0 {
+		t.Fatalf("progress of a running deployment: %d new healthy, %d old; want the loop's view, 2 and 0", p.NewHealthy, p.Old)
+	}
+	dep.State = store.DeploySucceeded
+	if p, err = c.progress(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	if p.NewHealthy != 0 || p.Old != 2 {
+		t.Fatalf("final progress: %d new healthy, %d old; want the store's tasks, 0 and 2 of r1", p.NewHealthy, p.Old)
+	}
+}

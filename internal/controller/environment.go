@@ -139,6 +139,7 @@ func (c *Controller) forgetService(serviceID int64) {
 	delete(c.put, serviceID)
 	delete(c.tests, serviceID)
 	delete(c.sampled, serviceID)
+	delete(c.seen, serviceID)
 	for k := range c.specs {
 		if k.service == serviceID {
 			delete(c.specs, k)

@@ -58,6 +58,9 @@ func (c *Controller) iterate(ctx context.Context, serviceID int64) (time.Duratio
 	if err != nil {
 		return 0, err
 	}
+	c.mu.Lock()
+	c.seen[serviceID] = sn.state // read-only from here on: Reconcile copies what it orders
+	c.mu.Unlock()
 	plan := deploy.Reconcile(sn.state)
 	rec, err := c.record(ctx, sn, plan)
 	if err != nil {
