@@ -165,20 +165,24 @@ func (o ops) UpdateTask(ctx context.Context, t Task) (Task, error) {
 	}
 	var out Task
 	err := o.write(ctx, func(tx *Tx) error {
-		cur, err := tx.GetTask(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		if cur.State == TaskStopped {
+		// One statement: the update returns the fields it keeps, and only
+		// when nothing matched is the row read, to say why.
+		t.UpdatedAt = now()
+		err := tx.q.QueryRowContext(ctx, `UPDATE tasks SET state = ?, driver = ?, handle = ?, pid = ?, process_start = ?,
+			port = ?, addr = ?, started_at = ?, stopped_at = ?, exit_code = ?, restarts = ?, last_error = ?, healthy_since = ?,
+			stop_reason = ?, updated_at = ? WHERE id = ? AND state <> 'stopped'
+			RETURNING service_id, revision, generation, created_at`,
+			t.State, t.Driver, t.Handle, ival(t.PID), ival(t.ProcessStart), ival(t.Port), t.Addr, tval(t.StartedAt),
+			tval(t.StoppedAt), pval(t.ExitCode), t.Restarts, t.LastError, tval(t.HealthySince), t.StopReason, tval(t.UpdatedAt),
+			t.ID).Scan(&t.ServiceID, &t.Revision, &t.Generation, timeCol{&t.CreatedAt})
+		if errors.Is(err, sql.ErrNoRows) {
+			cur, err := tx.GetTask(ctx, t.ID)
+			if err != nil {
+				return err
+			}
 			return wrapTerminal("task "+t.ID, string(cur.State))
 		}
-		t.ServiceID, t.Revision, t.Generation, t.CreatedAt = cur.ServiceID, cur.Revision, cur.Generation, cur.CreatedAt
-		t.UpdatedAt = now()
-		if _, err := tx.q.ExecContext(ctx, `UPDATE tasks SET state = ?, driver = ?, handle = ?, pid = ?, process_start = ?,
-			port = ?, addr = ?, started_at = ?, stopped_at = ?, exit_code = ?, restarts = ?, last_error = ?, healthy_since = ?,
-			stop_reason = ?, updated_at = ? WHERE id = ?`,
-			t.State, t.Driver, t.Handle, ival(t.PID), ival(t.ProcessStart), ival(t.Port), t.Addr, tval(t.StartedAt),
-			tval(t.StoppedAt), pval(t.ExitCode), t.Restarts, t.LastError, tval(t.HealthySince), t.StopReason, tval(t.UpdatedAt), t.ID); err != nil {
+		if err != nil {
 			return wrap("update task "+t.ID, err)
 		}
 		out = t

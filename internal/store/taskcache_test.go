@@ -87,6 +87,21 @@ func TestTaskCacheFollowsEveryWrite(t *testing.T) {
 		t.Fatalf("updating a stopped task: %v, want ErrTerminal", err)
 	}
 	check("refused update")
+	if _, err := s.UpdateTask(ctx, Task{ID: "nope", State: TaskRunning}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("updating a missing task: %v, want ErrNotFound", err)
+	}
+	// An update keeps what it does not write, and returns it.
+	before, _ := s.GetTask(ctx, "web-c")
+	out, err := s.UpdateTask(ctx, Task{ID: "web-c", State: TaskRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ServiceID != web.ID || out.Revision != r1.Number || out.Generation != before.Generation ||
+		!out.CreatedAt.Equal(before.CreatedAt) || out.Handle != "" {
+		t.Fatalf("UpdateTask returned %+v; want service %d, revision %d, created %s kept, the handle cleared", out, web.ID,
+			r1.Number, before.CreatedAt)
+	}
+	check("partial update")
 
 	// Several writes in one transaction, then one rolled back.
 	err = s.Tx(ctx, func(tx *Tx) error {
