@@ -151,6 +151,9 @@ func (s *Store) commit(group []*txReq) {
 	var ok []*txReq
 	var oks []*Tx
 	events, broken := false, error(nil)
+	// A transaction of one function needs no savepoint: if it fails, the
+	// whole transaction is rolled back.
+	alone := len(group) == 1
 	for _, r := range group {
 		if !r.state.CompareAndSwap(int32(txQueued), int32(txRunning)) {
 			continue // its caller gave up
@@ -163,7 +166,7 @@ func (s *Store) commit(group []*txReq) {
 			finish(r, fmt.Errorf("store: begin: %w", err))
 			continue
 		}
-		t, err := runInSavepoint(sqlTx, s, r)
+		t, err := runFn(sqlTx, s, r, alone)
 		if err != nil {
 			// The transaction is unusable: nothing of the group commits.
 			broken = fmt.Errorf("store: %w", err)
@@ -182,6 +185,13 @@ func (s *Store) commit(group []*txReq) {
 		for _, r := range ok {
 			finish(r, broken)
 		}
+		return
+	}
+	if len(ok) == 0 {
+		// Nothing to keep; a function that ran without a savepoint may
+		// have written before it failed.
+		_ = sqlTx.Rollback()
+		s.ws.prepareLater(ctx)
 		return
 	}
 	err = sqlTx.Commit()
@@ -204,22 +214,28 @@ func (s *Store) commit(group []*txReq) {
 	s.ws.prepareLater(ctx)
 }
 
-// runInSavepoint runs r's function in a savepoint of sqlTx, keeping its
-// writes if it returns nil and undoing them otherwise; r.err and
+// runFn runs r's function in sqlTx: in a savepoint of its own, keeping
+// its writes if it returns nil and undoing them otherwise, unless it is
+// alone in the transaction, whose rollback undoes them. r.err and
 // r.panicked say how it ended. The error is for a transaction that cannot
 // go on.
-func runInSavepoint(sqlTx *sql.Tx, s *Store, r *txReq) (*Tx, error) {
+func runFn(sqlTx *sql.Tx, s *Store, r *txReq, alone bool) (*Tx, error) {
 	t := &Tx{sqlTx: sqlTx}
 	q := inTx{sqlTx, s.ws}
 	t.ops = ops{s: s, tx: t, q: q}
+	run := func() {
+		defer func() { r.panicked = recover() }()
+		r.err = r.fn(t)
+	}
+	if alone {
+		run()
+		return t, nil
+	}
 	ctx := context.Background()
 	if _, err := q.ExecContext(ctx, "SAVEPOINT fn"); err != nil {
 		return nil, err
 	}
-	func() {
-		defer func() { r.panicked = recover() }()
-		r.err = r.fn(t)
-	}()
+	run()
 	if r.err != nil || r.panicked != nil {
 		if _, err := q.ExecContext(ctx, "ROLLBACK TO fn"); err != nil {
 			return t, err

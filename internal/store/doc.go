@@ -9,7 +9,10 @@
 // schema version; a file written by a newer ferry is refused untouched.
 // Writes go through a single connection, so concurrent goroutines queue in
 // the process instead of failing with SQLITE_BUSY; reads use a separate pool
-// and run in parallel. Writes that belong together go in one Store.Tx.
+// and run in parallel. Writes that belong together go in one Store.Tx. A
+// service's task list is also kept in memory, current through the writes
+// this Store commits (taskcache.go): only one process, the server, may write
+// the file while another has it open.
 //
 // The store decides nothing about deployments or tasks beyond keeping its
 // own invariants (revisions are immutable, a terminal deployment never
