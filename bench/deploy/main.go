@@ -22,11 +22,12 @@
 // that takes longer than one app alone. So the table shows the overhead
 // twice: against one app's start-up (the strict figure), and against the
 // time a whole batch of apps takes to answer when started at once with no
-// ferry involved (batch size max(1, ⌈N/4⌉), the default max_surge). It
-// prints one table; figures are medians over the rounds. It also prints the
-// CPU time the server and the router used per deploy (from /proc): on a
-// shared machine a steadier figure than wall time, and the CPU a batch's
-// starting tasks compete with.
+// ferry involved (batch size max(1, ⌈N/4⌉), the default max_surge). Its
+// figures are medians over the rounds. It also prints the CPU time the
+// server and the router used per deploy (from /proc): on a shared machine a
+// steadier figure than wall time, and the CPU a batch's starting tasks
+// compete with. A second table follows each batch's slowest task through
+// the event trace (chain.go): what the critical path is made of.
 //
 // It measures; it is not a test. Nothing leaves 127.0.0.1.
 package main
@@ -88,6 +89,8 @@ type row struct {
 	// CPU the server and the router used per deploy: less noisy than wall
 	// time on a shared machine, and what a batch's tasks compete with.
 	serverCPU, routerCPU time.Duration
+	// links are the critical paths of every batch of every round.
+	links []link
 }
 
 func run(counts []int, rounds int, interval time.Duration, threshold int) error {
@@ -142,6 +145,19 @@ func run(counts []int, rounds int, interval time.Duration, threshold int) error 
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.batches, ms(r.wall), ms(r.deployment),
 			ms(r.floor), ms(r.overhead), ms(r.batchFloor), ms(r.batchOverhead), ms(r.serverCPU), ms(r.routerCPU))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Println("\nThe slowest task of each batch, from the trace (medians over rounds and batches; the trigger is from the previous batch's last task turning healthy, negative when it started before):")
+	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "N\ttrigger → starting\tstarting → launched\tlaunched → registered\tregistered → healthy, beyond the checks\t")
+	for _, r := range rows {
+		var trig, launch, reg, healthy []time.Duration
+		for _, l := range r.links {
+			trig, launch, reg, healthy = append(trig, l.trigger), append(launch, l.launch), append(reg, l.register), append(healthy, l.healthy)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", r.n, ms(median(trig)), ms(median(launch)), ms(median(reg)), ms(median(healthy)))
 	}
 	return tw.Flush()
 }
@@ -279,6 +295,7 @@ services:
 		return row{}, err
 	}
 	var walls, deps, overheads, serverCPU, routerCPU []time.Duration
+	var links []link
 	batches := 0
 	for v := 2; v < 2+rounds; v++ {
 		if err := write(v); err != nil {
@@ -298,18 +315,18 @@ services:
 			return row{}, err
 		}
 		serverCPU, routerCPU = append(serverCPU, s1-s0), append(routerCPU, r1-r0)
-		d, b, err := lastDeployment(f, app)
+		d, b, l, err := lastDeployment(f, app, max(1, (n+3)/4), time.Duration(threshold-1)*interval)
 		if err != nil {
 			return row{}, err
 		}
-		batches = b
+		batches, links = b, append(links, l...)
 		walls, deps = append(walls, wall), append(deps, d)
 		overheads = append(overheads, (d-time.Duration(b)*floor)/time.Duration(b))
 		log.Printf("N=%d v%d: deploy %s, started→succeeded %s, %d batches, CPU server %s router %s", n, v, ms(wall), ms(d), b,
 			ms(s1-s0), ms(r1-r0))
 	}
 	return row{n: n, batches: batches, wall: median(walls), deployment: median(deps), floor: floor, overhead: median(overheads),
-		serverCPU: median(serverCPU), routerCPU: median(routerCPU)}, nil
+		serverCPU: median(serverCPU), routerCPU: median(routerCPU), links: links}, nil
 }
 
 // daemonCPU is the CPU time (user and system) the server and the router of
@@ -351,11 +368,12 @@ func (f *ferryCmd) run(dir string, args ...string) ([]byte, error) {
 }
 
 // lastDeployment is the latest deployment's started→succeeded time (from
-// its events' timestamps, taken by the server) and its batch count.
-func lastDeployment(f *ferryCmd, app string) (time.Duration, int, error) {
+// its events' timestamps, taken by the server), its batch count and the
+// critical path of its batches (chain.go), whose batches are size tasks.
+func lastDeployment(f *ferryCmd, app string, size int, checks time.Duration) (time.Duration, int, []link, error) {
 	out, err := f.run(app, "status", "-o", "json")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	var st struct {
 		Services []struct {
@@ -367,34 +385,44 @@ func lastDeployment(f *ferryCmd, app string) (time.Duration, int, error) {
 		} `json:"services"`
 	}
 	if err := json.Unmarshal(out, &st); err != nil || len(st.Services) != 1 || st.Services[0].Deployment == nil {
-		return 0, 0, fmt.Errorf("status -o json: no deployment in %s", out)
+		return 0, 0, nil, fmt.Errorf("status -o json: no deployment in %s", out)
 	}
 	d := st.Services[0].Deployment
 	if d.State != "succeeded" || d.Batches < 1 {
-		return 0, 0, fmt.Errorf("deployment %d: %s with %d batches", d.ID, d.State, d.Batches)
+		return 0, 0, nil, fmt.Errorf("deployment %d: %s with %d batches", d.ID, d.State, d.Batches)
 	}
 	out, err = f.run(app, "events", "--deployment", strconv.FormatInt(d.ID, 10), "-o", "json")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	var started, succeeded time.Time
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var e struct {
-			Time time.Time `json:"time"`
-			Type string    `json:"type"`
-		}
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			return 0, 0, fmt.Errorf("events line %q: %v", line, err)
-		}
+	evs, err := parseEvents(out)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	var started, succeeded event
+	for _, e := range evs {
 		switch e.Type {
 		case "deployment.started":
-			started = e.Time
+			started = e
 		case "deployment.succeeded":
-			succeeded = e.Time
+			succeeded = e
 		}
 	}
-	if started.IsZero() || succeeded.IsZero() {
-		return 0, 0, fmt.Errorf("deployment %d: no started/succeeded events in\n%s", d.ID, out)
+	if started.Time.IsZero() || succeeded.Time.IsZero() {
+		return 0, 0, nil, fmt.Errorf("deployment %d: no started/succeeded events in\n%s", d.ID, out)
 	}
-	return succeeded.Sub(started), d.Batches, nil
+	// A task's launch and registration are traced without the deployment:
+	// read everything from the deployment's start on.
+	out, err = f.run(app, "events", "--since", strconv.FormatInt(started.ID-1, 10), "-o", "json")
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if evs, err = parseEvents(out); err != nil {
+		return 0, 0, nil, err
+	}
+	links, err := criticalPath(evs, d.ID, size, checks)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return succeeded.Time.Sub(started.Time), d.Batches, links, nil
 }
