@@ -24,7 +24,7 @@ func TestCriticalPath(t *testing.T) {
 	evs = append(evs, task("a", 7, 1, 10, 12, 1020)...)
 	evs = append(evs, task("d", 7, 1021, 1025, 1027, 2030)...)
 	evs = append(evs, task("c", 7, 1101, 1111, 1121, 2150)...)
-	evs = append(evs, task("other", 8, 5, 6, 7, 1010)...) // another deployment's task
+	evs = append(evs, task("other", 8, 5, 6, 7, 1010)...)                     // another deployment's task
 	evs = append(evs, event{Type: "task.launched", Task: "b", Time: at(500)}) // a later launch (a restart) is not the first
 	links, err := criticalPath(evs, 7, 2, time.Second)
 	if err != nil {
