@@ -64,7 +64,7 @@ func BenchmarkListTasks(b *testing.B) {
 	}{
 		{"live", func() ([]Task, error) { return s.ListTasks(ctx, TaskFilter{ServiceID: first, Live: true}) }, 50},
 		{"service/cached", func() ([]Task, error) { return s.ListTasks(ctx, TaskFilter{ServiceID: first}) }, 100},
-		{"service/database", func() ([]Task, error) { return s.listTasks(ctx, s.ops.q, TaskFilter{ServiceID: first}) }, 100},
+		{"service/database", func() ([]Task, error) { return listTasks(ctx, s.ops.q, TaskFilter{ServiceID: first}) }, 100},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

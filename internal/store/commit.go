@@ -149,8 +149,8 @@ func (s *Store) commit(group []*txReq) {
 		return
 	}
 	var ok []*txReq
-	var oks []*Tx
-	events, broken := false, error(nil)
+	var tasks []taskWrite // the task rows the kept functions wrote, in order
+	events, tasksReset, broken := false, false, error(nil)
 	// A transaction of one function needs no savepoint: if it fails, the
 	// whole transaction is rolled back.
 	alone := len(group) == 1
@@ -177,8 +177,8 @@ func (s *Store) commit(group []*txReq) {
 			close(r.done)
 			continue
 		}
-		ok, oks = append(ok, r), append(oks, t)
-		events = events || t.events
+		ok, tasks = append(ok, r), append(tasks, t.tasks...)
+		events, tasksReset = events || t.events, tasksReset || t.tasksReset
 	}
 	if broken != nil {
 		_ = sqlTx.Rollback()
@@ -197,12 +197,10 @@ func (s *Store) commit(group []*txReq) {
 	err = sqlTx.Commit()
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
-		s.taskRows.reset()
+		s.taskRows.apply(nil, true) // what the file holds is not known here
 	} else {
 		// Before anyone learns of the commit: a read after it must see it.
-		for _, t := range oks {
-			s.taskRows.apply(t.tasks, t.tasksReset)
-		}
+		s.taskRows.apply(tasks, tasksReset)
 	}
 	for _, r := range ok {
 		finish(r, err)

@@ -128,11 +128,11 @@ func (o ops) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	if o.tx == nil && f.ServiceID != 0 && f.Revision == 0 && !f.Live && len(f.States) == 0 {
 		return o.s.serviceTasks(ctx, f.ServiceID)
 	}
-	return o.s.listTasks(ctx, o.q, f)
+	return listTasks(ctx, o.q, f)
 }
 
 // listTasks is ListTasks on q, from the database.
-func (s *Store) listTasks(ctx context.Context, q querier, f TaskFilter) ([]Task, error) {
+func listTasks(ctx context.Context, q querier, f TaskFilter) ([]Task, error) {
 	var where []string
 	var args []any
 	if f.ServiceID != 0 {

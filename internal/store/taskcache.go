@@ -55,8 +55,10 @@ func (c *taskCache) fill(id int64, rows []Task, gen uint64) {
 	c.svc[id] = cloneTasks(rows)
 }
 
-// apply brings the cached services up to a committed transaction's writes;
-// reset (a cascade removed rows it did not list) empties the cache.
+// apply brings the cached services up to a commit's writes. reset (a
+// cascade removed rows no write lists, or a commit failed) empties the
+// cache, and the writes then find no service to change: whatever their
+// order against the reset in a group commit, the cache ends empty.
 func (c *taskCache) apply(writes []taskWrite, reset bool) {
 	if len(writes) == 0 && !reset {
 		return
@@ -88,15 +90,6 @@ func (c *taskCache) apply(writes []taskWrite, reset bool) {
 		i, _ := slices.BinarySearchFunc(rows, w.row, compareTaskOrder)
 		c.svc[w.row.ServiceID] = slices.Insert(rows, i, w.row)
 	}
-}
-
-// reset empties the cache: a commit failed, and what the database holds is
-// not known here.
-func (c *taskCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.svc = nil
 }
 
 // compareTaskOrder is ListTasks' ORDER BY created_at, id (the stored time
@@ -154,7 +147,7 @@ func (s *Store) serviceTasks(ctx context.Context, serviceID int64) ([]Task, erro
 	if ok {
 		return rows, nil
 	}
-	rows, err := s.listTasks(ctx, s.ops.q, TaskFilter{ServiceID: serviceID})
+	rows, err := listTasks(ctx, s.ops.q, TaskFilter{ServiceID: serviceID})
 	if err == nil {
 		s.taskRows.fill(serviceID, rows, gen)
 	}

@@ -19,7 +19,7 @@ func sameAsDatabase(t *testing.T, s *Store, id int64, step string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.listTasks(ctx, s.ops.q, TaskFilter{ServiceID: id})
+	want, err := listTasks(ctx, s.ops.q, TaskFilter{ServiceID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestTaskCacheFillDoesNotKeepAStaleRead(t *testing.T) {
 	if rows, ok, _ := c.get(1); !ok || rows[0].State != TaskHealthy {
 		t.Fatalf("a current read was not cached: %v %+v", ok, rows)
 	}
-	c.reset()
+	c.apply(nil, true)
 	if _, ok, _ := c.get(1); ok {
 		t.Fatal("reset kept service 1")
 	}
