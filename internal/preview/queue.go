@@ -74,6 +74,21 @@ type queueState struct {
 	mu      sync.Mutex
 	running map[string]bool // delivery ids
 	held    map[string]int  // keys of running deliveries
+	// keys are the keys of deliveries seen due, by id, until they are
+	// processed: a look at the queue would otherwise parse every waiting
+	// payload again, and deliveries of one pull request, run one at a
+	// time, would parse the whole queue once each.
+	keys map[string][]string
+}
+
+// keysOf returns d's keys, parsing its payload the first time.
+func (q *queueState) keysOf(d store.Delivery) []string {
+	k, ok := q.keys[d.DeliveryID]
+	if !ok {
+		k = deliveryKeys(d)
+		q.keys[d.DeliveryID] = k
+	}
+	return k
 }
 
 // drain processes due deliveries, oldest first and several at once (see
@@ -84,7 +99,7 @@ type queueState struct {
 func (m *Manager) drain(ctx context.Context) {
 	t := time.NewTicker(m.cfg.Poll)
 	defer t.Stop()
-	q := &queueState{running: map[string]bool{}, held: map[string]int{}}
+	q := &queueState{running: map[string]bool{}, held: map[string]int{}, keys: map[string][]string{}}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -124,7 +139,7 @@ func (m *Manager) startDue(ctx context.Context, q *queueState, wg *sync.WaitGrou
 		if q.running[d.DeliveryID] {
 			continue
 		}
-		keys := deliveryKeys(d)
+		keys := q.keysOf(d)
 		blocked := false
 		for _, k := range keys {
 			blocked = blocked || q.held[k] > 0 || waiting[k]
@@ -146,6 +161,7 @@ func (m *Manager) startDue(ctx context.Context, q *queueState, wg *sync.WaitGrou
 			m.process(ctx, d)
 			q.mu.Lock()
 			delete(q.running, d.DeliveryID)
+			delete(q.keys, d.DeliveryID)
 			for _, k := range keys {
 				if q.held[k]--; q.held[k] == 0 {
 					delete(q.held, k)
