@@ -113,7 +113,6 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 		return CachePruned{}, fmt.Errorf("build cache: %w", err)
 	}
 	var all []cachedLayer
-	size := map[string]int64{}
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") { // .layer-*: a save under way
 			continue
@@ -122,9 +121,7 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 		if err != nil {
 			continue // not a complete layer
 		}
-		cl := cachedLayer{key: e.Name(), bytes: dirBytes(l.path(e.Name())), lastUsed: fi.ModTime()}
-		all = append(all, cl)
-		size[cl.key] = cl.bytes
+		all = append(all, cachedLayer{key: e.Name(), bytes: dirBytes(l.path(e.Name())), lastUsed: fi.ModTime()})
 	}
 	var res CachePruned
 	gone := map[string]bool{}
@@ -147,11 +144,12 @@ func PruneCache(ctx context.Context, h home.Dir, p CachePolicy) (CachePruned, er
 			continue
 		}
 		gone[key] = true
-		res.Removed++
-		res.Freed += size[key]
 	}
 	for _, cl := range all {
-		if !gone[cl.key] {
+		if gone[cl.key] {
+			res.Removed++
+			res.Freed += cl.bytes
+		} else {
 			res.Kept++
 			res.KeptBytes += cl.bytes
 		}
