@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -276,4 +277,102 @@ func TestConcurrentChangesAreEachSavedOrEachRefused(t *testing.T) {
 	if got := targets(); got != n {
 		t.Fatalf("table holds %d targets, want %d", got, n)
 	}
+}
+
+// TestNewTargetIsProbedWhileItsChangeIsWritten: a target's checks start
+// when it is added, not once the state file holds it, because under a
+// rolling batch's load that write delays every new task's way to healthy.
+// Nothing is routed to it before the write ends. A target whose write fails
+// is not probed any more once AddTarget has returned.
+func TestNewTargetIsProbedWhileItsChangeIsWritten(t *testing.T) {
+	const svc = "shop/prod/web"
+	dir := filepath.Join(t.TempDir(), "home")
+	os.Mkdir(dir, 0o700)
+	path := filepath.Join(dir, "router.state.json")
+	b1, b2, b3 := newBackend(t, "b1"), newBackend(t, "b2"), newBackend(t, "b3")
+	rt, base := startRouter(t, Options{StatePath: path})
+	mustSetup(t, rt, api.Service{Name: svc, Routes: []api.Route{{Host: "web.test"}}, Health: fastHealth},
+		map[string][]*backend{"v1": {b1}})
+
+	health := func(id string) api.TargetHealth {
+		for _, s := range rt.Services() {
+			for _, g := range s.Groups {
+				for _, tg := range g.Targets {
+					if tg.ID == id {
+						return tg.Health
+					}
+				}
+			}
+		}
+		return ""
+	}
+	rt.file.mu.Lock() // every write of the state file waits
+	held := true
+	defer func() {
+		if held {
+			rt.file.mu.Unlock()
+		}
+	}()
+	added := make(chan error, 1)
+	go func() { added <- rt.AddTarget(svc, "v1", b2.target()) }()
+	waitFor(t, "b2 to pass its checks while its change is being written", 5*time.Second, func() bool {
+		select {
+		case err := <-added:
+			t.Fatalf("AddTarget returned (%v) while the state file could not be written", err)
+		default:
+		}
+		return health("b2") == api.TargetHealthy
+	})
+	for range 20 {
+		if code, body, _ := get(t, http.DefaultClient, base, "web.test", "/"); code != 200 || body != "b1" {
+			t.Fatalf("before its change is written, a request got %d %q; want only b1", code, body)
+		}
+	}
+	rt.file.mu.Unlock()
+	held = false
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b2 to get requests once its change is written", 5*time.Second, func() bool {
+		get(t, http.DefaultClient, base, "web.test", "/")
+		return b2.hits.Load() > 0
+	})
+
+	repair := breakDir(t, dir)
+	defer repair()
+	if err := rt.AddTarget(svc, "v1", b3.target()); !errors.Is(err, ErrStorage) {
+		t.Fatalf("AddTarget with an unwritable state file: %v, want ErrStorage", err)
+	}
+	var probes atomic.Int64
+	count := func() { probes.Add(1) }
+	b3.hHook.Store(&count)
+	// stopChecks has returned with AddTarget: no probe of b3 may follow. Two
+	// targets' probes at 10ms intervals pass meanwhile.
+	seen := waitProbes(t, b2, 5)
+	if n := probes.Load(); n != 0 || !seen {
+		t.Fatalf("after its change was refused, b3 was probed %d times (b2 probed: %v)", n, seen)
+	}
+}
+
+// waitProbes reports whether n probes of b came within 5s.
+func waitProbes(t *testing.T, b *backend, n int) bool {
+	t.Helper()
+	got := make(chan struct{}, n)
+	hook := func() {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	}
+	b.hHook.Store(&hook)
+	defer b.hHook.Store(nil)
+	timeout := time.After(5 * time.Second)
+	for range n {
+		select {
+		case <-got:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
 }

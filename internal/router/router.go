@@ -125,8 +125,7 @@ func (rt *Router) Close() {
 	}
 }
 
-// newTarget makes a target, in "initial", with no check running yet: its
-// checks start once the change that adds it is committed.
+// newTarget makes a target, in "initial", with no check running yet.
 func (rt *Router) newTarget(t api.Target) *target {
 	tg := newTarget(t, rt.opts.ConnectTimeout)
 	tg.listener = rt
@@ -357,11 +356,17 @@ func (rt *Router) AddTarget(service, grp string, t api.Target) error {
 	tg := rt.newTarget(t)
 	prev := g.targets
 	g.targets = append(next, tg)
+	// Probing starts while the change is written: a new task's first
+	// passing probe starts its healthy_threshold count, and the state
+	// file's write, queued behind a batch's other changes, took 5-30 ms
+	// under a rolling batch's load. Nothing routes to the target before the
+	// table holding it is published, after the write.
+	rt.startChecks(s, []*target{tg})
 	if err := rt.commit(func() { g.targets = prev; undo() }); err != nil {
+		tg.stopChecks()
 		rt.mu.Unlock()
 		return err
 	}
-	rt.startChecks(s, rt.present(s, g, []*target{tg}))
 	timeout := s.cfg.DrainTimeout
 	rt.mu.Unlock()
 	if old != nil {
