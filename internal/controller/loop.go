@@ -127,7 +127,7 @@ func (c *Controller) perform(ctx context.Context, sn *snapshot, plan deploy.Plan
 			c.launches.begin(id)
 			if !c.spawnSettling(ctx, id, a.ID, func(ctx context.Context) bool {
 				defer c.launches.end(id)
-				l, ok := c.start(ctx, id, a.ID)
+				l, ok := c.start(ctx, id, a.ID, a.Register)
 				return ok && a.Register != "" && c.registerLaunched(ctx, l, a.Register)
 			}) {
 				c.launches.end(id)

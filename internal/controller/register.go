@@ -31,29 +31,39 @@ func (c *Controller) register(ctx context.Context, serviceID int64, id, group st
 }
 
 // registerLaunched is register for a task start just recorded, with what
-// start read.
+// start read. A task start registered while it started is only traced.
 func (c *Controller) registerLaunched(ctx context.Context, l launched, group string) bool {
 	svc, spec, row, id := l.svc, l.spec, l.row, l.row.ID
 	if !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
 		return false
 	}
+	if l.early != row.Addr && !c.addTarget(ctx, svc, spec, row, group, row.Addr) {
+		return false
+	}
+	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
+	return true
+}
+
+// addTarget puts task row at addr into a router group, the service's
+// config first when the router has none. It reports whether the router
+// took the task.
+func (c *Controller) addTarget(ctx context.Context, svc store.Service, spec RevisionSpec, row store.Task, group, addr string) bool {
 	name := routerName(svc)
 	if c.routerHas(svc.ID) == 0 && !c.putService(ctx, svc, spec, row.Revision) {
 		return false
 	}
-	target := api.Target{ID: id, Addr: row.Addr}
+	target := api.Target{ID: row.ID, Addr: addr}
 	err := c.d.Router.AddTarget(ctx, name, group, target)
 	if errors.Is(err, client.ErrNotFound) && c.putService(ctx, svc, spec, row.Revision) {
 		err = c.d.Router.AddTarget(ctx, name, group, target)
 	}
 	if err != nil {
-		c.log.Warn("registering a task with the router", "task", id, "err", err)
+		c.log.Warn("registering a task with the router", "task", row.ID, "err", err)
 		return false
 	}
 	c.mu.Lock()
-	c.registered[id] = time.Now()
+	c.registered[row.ID] = time.Now()
 	c.mu.Unlock()
-	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
 	return true
 }
 

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +77,12 @@ type rowLosingDriver struct {
 	store *store.Store
 	once  sync.Once
 	lost  chan string // the task whose row was deleted
+}
+
+// PlannedAddr makes the controller register the task while it starts, so
+// the failed record must take it out of the router again.
+func (d *rowLosingDriver) PlannedAddr(port int) string {
+	return d.Driver.(runtime.AddrPlanner).PlannedAddr(port)
 }
 
 func (d *rowLosingDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Status, error) {
@@ -151,5 +159,111 @@ func TestStartRecordsLaunchAndRegistrationOrLeavesNothing(t *testing.T) {
 		if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
 			t.Errorf("%s: trace %v, want %v", task.ID, seen, want)
 		}
+	}
+}
+
+// gateDriver holds each Start until the test lets it go on, failing it
+// when told to.
+type gateDriver struct {
+	runtime.Driver
+	starting chan runtime.TaskSpec
+	goOn     chan error // nil: start; an error: fail with it
+}
+
+func (d *gateDriver) PlannedAddr(port int) string {
+	return d.Driver.(runtime.AddrPlanner).PlannedAddr(port)
+}
+
+func (d *gateDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Status, error) {
+	select {
+	case d.starting <- spec:
+	case <-ctx.Done():
+		return runtime.Status{}, ctx.Err()
+	}
+	select {
+	case err := <-d.goOn:
+		if err != nil {
+			return runtime.Status{}, err
+		}
+	case <-ctx.Done():
+		return runtime.Status{}, ctx.Err()
+	}
+	return d.Driver.Start(ctx, spec)
+}
+
+// TestTaskIsRegisteredWhileItStarts: with a driver that knows a task's
+// address before it runs, the address is recorded on the pending row and
+// the task is in the router (not yet healthy) while the driver is still
+// starting it. A launch that fails leaves it out of the router; one that
+// succeeds traces launched, then registered.
+func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gate := &gateDriver{starting: make(chan runtime.TaskSpec), goOn: make(chan error)}
+	e.tune = func(d *Deps) { gate.Driver = d.Driver; d.Driver = gate }
+	e.start()
+	ctx := context.Background()
+	target := func(id string) (addr, health string) {
+		s, _ := e.router.Service(ctx, "hello/production/web")
+		for _, g := range s.Groups {
+			for _, tg := range g.Targets {
+				if tg.ID == id {
+					return tg.Addr, string(tg.Health)
+				}
+			}
+		}
+		return "", ""
+	}
+	next := func() runtime.TaskSpec {
+		select {
+		case spec := <-gate.starting:
+			return spec
+		case <-time.After(10 * time.Second):
+			t.Fatal("no task start within 10s")
+		}
+		panic("unreachable")
+	}
+	dep := e.deploy(web(1, true)).Deployment
+
+	first := next()
+	addr := "127.0.0.1:" + strconv.Itoa(first.Port)
+	row, err := e.store.GetTask(ctx, first.ID)
+	if err != nil || row.State != store.TaskPending || row.Addr != addr || row.Port != first.Port {
+		t.Fatalf("while its driver starts it, the row is %s at %q port %d (%v); want pending at %s", row.State, row.Addr,
+			row.Port, err, addr)
+	}
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		got, health := target(first.ID)
+		return got == addr && health == "initial", first.ID + " in the router at " + addr + ", initial, while it starts (got " +
+			got + " " + health + ")"
+	})
+	gate.goOn <- errors.New("gate: refused")
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		row, err := e.store.GetTask(ctx, first.ID)
+		got, _ := target(first.ID)
+		return got == "" && ((err == nil && row.State == store.TaskFailed) || errors.Is(err, store.ErrNotFound)),
+			first.ID + " recorded failed (or forgotten since) and out of the router (at " + got + ")"
+	})
+
+	second := next()
+	gate.goOn <- nil
+	if err := e.wait(dep); err != nil {
+		t.Fatal(err)
+	}
+	if got, health := target(second.ID); got != "127.0.0.1:"+strconv.Itoa(second.Port) || health != "healthy" {
+		t.Fatalf("%s in the router at %q, %s; want its port, healthy", second.ID, got, health)
+	}
+	evs, err := e.store.ListEvents(ctx, store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, ev := range evs {
+		if ev.Task == second.ID && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
+			seen = append(seen, ev.Type)
+		}
+	}
+	if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
+		t.Errorf("%s: trace %v, want %v", second.ID, seen, want)
 	}
 }

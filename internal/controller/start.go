@@ -18,13 +18,23 @@ type launched struct {
 	svc  store.Service
 	spec RevisionSpec
 	row  store.Task
+	// early is the address the task was registered at while it started
+	// ("" when it was not).
+	early string
 }
 
 // start launches a pending task: port, release directory, driver Start, then
 // the handle is persisted with its trace line. A failed launch leaves the
 // row failed with the reason, which the engine counts against the circuit
 // breaker. ok reports whether the task was launched and recorded.
-func (c *Controller) start(ctx context.Context, serviceID int64, id string) (l launched, ok bool) {
+//
+// With group set (the task goes into the router as soon as it runs) and a
+// driver that knows the task's address before it starts, the address is
+// recorded on the pending row, and the task is registered with the router
+// while the driver starts it: the router finds the task the moment it
+// listens, instead of after the launch's record and a round trip, which
+// under a rolling batch's load was 10-30 ms of every batch.
+func (c *Controller) start(ctx context.Context, serviceID int64, id, group string) (l launched, ok bool) {
 	row, err := c.d.Store.GetTask(ctx, id)
 	if err != nil || row.State != store.TaskPending {
 		return l, false // forgotten, or launched meanwhile
@@ -43,12 +53,31 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id string) (l l
 		c.launchFailed(ctx, svc, spec, id, 0, err)
 		return l, false
 	}
-	st, port, err := c.launch(ctx, drv, spec, row)
+	port, err := c.taskPort(spec, row)
 	if err != nil {
+		c.launchFailed(ctx, svc, spec, id, 0, err)
+		return l, false
+	}
+	var early <-chan string
+	if planner, ok := drv.(runtime.AddrPlanner); ok && group != "" && port != 0 && spec.routed() && c.d.Router != nil {
+		if early, ok = c.registerEarly(ctx, svc, spec, row, group, planner.PlannedAddr(port), port); !ok {
+			c.ports.Release(port)
+			return l, false
+		}
+	}
+	st, err := c.launch(ctx, drv, spec, row, port)
+	if early != nil {
+		l.early = <-early
+	}
+	if err != nil {
+		c.deregisterEarly(ctx, svc, id, group, l.early)
 		if ctx.Err() == nil {
 			c.launchFailed(ctx, svc, spec, id, port, err)
 		}
 		return l, false
+	}
+	if st.Addr != "" {
+		port = portOf(st.Addr) // an adopted task keeps the port it listens on
 	}
 	var rec store.Task
 	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
@@ -75,46 +104,101 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id string) (l l
 		// The row is gone or the store failed: nothing would ever stop
 		// this process, so stop it now.
 		c.log.Error("recording a started task; stopping it", "task", id, "err", err)
+		c.deregisterEarly(ctx, svc, id, group, l.early)
 		drv.Stop(context.WithoutCancel(ctx), st.Handle, spec.Spec.StopSignal, spec.stopTimeout())
 		drv.Remove(context.WithoutCancel(ctx), st.Handle)
 		c.ports.Release(port)
 		return l, false
 	}
-	return launched{svc: svc, spec: spec, row: rec}, true
+	return launched{svc: svc, spec: spec, row: rec, early: l.early}, true
 }
 
-// launch allocates a port, unpacks the artifact and starts the task. A task
-// a crashed server had started without recording it is found and adopted.
-func (c *Controller) launch(ctx context.Context, drv runtime.Driver, spec RevisionSpec, row store.Task) (runtime.Status, int, error) {
-	port := 0
-	if spec.Spec.Port != "" {
-		p, err := c.ports.Allocate()
-		if err != nil {
-			return runtime.Status{}, 0, err
-		}
-		port = p
+// taskPort is the port a pending task listens on: the one its row records
+// when an earlier start recorded it and did not get further (the server
+// stopped; adopt reserved it again), else a new one. 0 for a task without
+// a port.
+func (c *Controller) taskPort(spec RevisionSpec, row store.Task) (int, error) {
+	switch {
+	case spec.Spec.Port == "":
+		return 0, nil
+	case row.Port > 0:
+		return row.Port, nil
 	}
+	return c.ports.Allocate()
+}
+
+// registerEarly records addr on a pending task's row, then registers it with the
+// router in the background; the channel gives the address registered, ""
+// when the router did not take it (registerLaunched tries again). ok is
+// false when the address could not be recorded because the task is no
+// longer pending (a stop was decided) or the store failed: nothing is to
+// be started then.
+func (c *Controller) registerEarly(ctx context.Context, svc store.Service, spec RevisionSpec, row store.Task, group, addr string, port int) (<-chan string, bool) {
+	err := c.d.Store.Tx(ctx, func(tx *store.Tx) error {
+		cur, err := tx.GetTask(ctx, row.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != store.TaskPending {
+			return errStale
+		}
+		cur.Port, cur.Addr = port, addr
+		_, err = tx.UpdateTask(ctx, cur)
+		return err
+	})
+	if err != nil {
+		return nil, false
+	}
+	done := make(chan string, 1)
+	go func() {
+		if c.addTarget(ctx, svc, spec, row, group, addr) {
+			done <- addr
+		} else {
+			done <- ""
+		}
+	}()
+	return done, true
+}
+
+// deregisterEarly takes out of the router a task registered while it
+// started that did not start after all: at once, rather than at the loop's
+// next sweep of strays, which remains the fallback when the router cannot
+// be told now.
+func (c *Controller) deregisterEarly(ctx context.Context, svc store.Service, id, group, early string) {
+	if early == "" {
+		return
+	}
+	c.unregistered(id)
+	c.removeStray(context.WithoutCancel(ctx), svc, id, group)
+}
+
+// launch unpacks the artifact and starts the task on port. A task a crashed
+// server had started without recording it is found and adopted.
+func (c *Controller) launch(ctx context.Context, drv runtime.Driver, spec RevisionSpec, row store.Task, port int) (runtime.Status, error) {
 	c.retainMu.RLock()
 	dir, err := c.release(ctx, spec.Artifact)
 	c.retainMu.RUnlock()
 	if err != nil {
-		return runtime.Status{}, port, err
+		return runtime.Status{}, err
 	}
 	st, err := drv.Start(ctx, spec.taskSpec(row.ID, row.Revision, dir, port))
 	if err == nil {
-		return st, port, nil
+		return st, nil
 	}
 	if strings.Contains(err.Error(), "already exists") {
 		if running, lerr := drv.List(ctx); lerr == nil {
 			for _, r := range running {
 				if r.ID == row.ID {
-					c.ports.Release(port)
-					return r, portOf(r.Addr), nil
+					if p := portOf(r.Addr); p != port {
+						c.ports.Release(port)
+						c.ports.Reserve(p)
+					}
+					return r, nil
 				}
 			}
 		}
 	}
-	return runtime.Status{}, port, err
+	return runtime.Status{}, err
 }
 
 // release is an artifact's release directory as this controller unpacked

@@ -42,6 +42,15 @@ type Limits struct {
 	CPU         float64 // cores (drivers that can enforce it)
 }
 
+// AddrPlanner is what a Driver may also do: say before Start where a task
+// given port will be reached. The controller then registers a new task
+// with the router while the driver starts it, instead of after: the router
+// finds it the moment it listens (a refusal before that is not a failed
+// check). Both drivers here publish a task on 127.0.0.1:port.
+type AddrPlanner interface {
+	PlannedAddr(port int) string
+}
+
 // Status is what a driver sees of a task.
 type Status struct {
 	ID string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,15 @@ const killWait = 10 * time.Second
 
 // Name is "docker".
 func (d *Driver) Name() string { return "docker" }
+
+// PlannedAddr is where a task given port is reached: its port is published
+// on the loopback address (runtime.AddrPlanner).
+func (d *Driver) PlannedAddr(port int) string {
+	if port <= 0 {
+		return ""
+	}
+	return loopback.String() + ":" + strconv.Itoa(port)
+}
 
 func (d *Driver) instance() string {
 	if d.Instance == "" {

@@ -244,6 +244,9 @@ func readReport(ready *os.File, deadline time.Time, shim *os.Process) string {
 	return report
 }
 
+// PlannedAddr is where a task given port is reached: runtime.AddrPlanner.
+func (d *Driver) PlannedAddr(port int) string { return addr(port) }
+
 func addr(port int) string {
 	if port <= 0 {
 		return ""
