@@ -39,10 +39,11 @@ type link struct {
 	// deployment's start, for the first batch) to this task's start.
 	trigger time.Duration
 	// launch is start → launched (the process runs, recorded), register
-	// launched → registered with the router, and healthy registered →
-	// healthy beyond what the checks take ((healthy_threshold−1) ×
-	// interval): the app coming up, the first probe, the push to the
-	// server and its record.
+	// launched → registered, and healthy registered → healthy beyond what
+	// the checks take ((healthy_threshold−1) × interval): the app coming
+	// up, the first passing probe, the push to the server and its record.
+	// A task the driver can place before it runs is in the router while it
+	// starts; its registered line follows its launched line at once.
 	launch, register, healthy time.Duration
 }
 

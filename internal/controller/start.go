@@ -191,7 +191,9 @@ func (c *Controller) launch(ctx context.Context, drv runtime.Driver, spec Revisi
 				if r.ID == row.ID {
 					if p := portOf(r.Addr); p != port {
 						c.ports.Release(port)
-						c.ports.Reserve(p)
+						if p > 0 {
+							c.ports.Reserve(p)
+						}
 					}
 					return r, nil
 				}
