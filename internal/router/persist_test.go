@@ -344,8 +344,7 @@ func TestNewTargetIsProbedWhileItsChangeIsWritten(t *testing.T) {
 		t.Fatalf("AddTarget with an unwritable state file: %v, want ErrStorage", err)
 	}
 	var probes atomic.Int64
-	count := func() { probes.Add(1) }
-	b3.hHook.Store(&count)
+	b3.healthHook(func() { probes.Add(1) })
 	// stopChecks has returned with AddTarget: no probe of b3 may follow. Two
 	// targets' probes at 10ms intervals pass meanwhile.
 	seen := waitProbes(t, b2, 5)
@@ -358,13 +357,12 @@ func TestNewTargetIsProbedWhileItsChangeIsWritten(t *testing.T) {
 func waitProbes(t *testing.T, b *backend, n int) bool {
 	t.Helper()
 	got := make(chan struct{}, n)
-	hook := func() {
+	b.healthHook(func() {
 		select {
 		case got <- struct{}{}:
 		default:
 		}
-	}
-	b.hHook.Store(&hook)
+	})
 	defer b.hHook.Store(nil)
 	timeout := time.After(5 * time.Second)
 	for range n {
