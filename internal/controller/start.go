@@ -58,19 +58,20 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		c.launchFailed(ctx, svc, spec, id, 0, err)
 		return l, false
 	}
-	var early <-chan string
+	var registering <-chan string
 	if planner, ok := drv.(runtime.AddrPlanner); ok && group != "" && port != 0 && spec.routed() && c.d.Router != nil {
-		if early, ok = c.registerEarly(ctx, svc, spec, row, group, planner.PlannedAddr(port), port); !ok {
+		if registering, ok = c.registerEarly(ctx, svc, spec, row, group, planner.PlannedAddr(port), port); !ok {
 			c.ports.Release(port)
 			return l, false
 		}
 	}
 	st, err := c.launch(ctx, drv, spec, row, port)
-	if early != nil {
-		l.early = <-early
+	early := "" // the address the router took while the task started
+	if registering != nil {
+		early = <-registering
 	}
 	if err != nil {
-		c.deregisterEarly(ctx, svc, id, group, l.early)
+		c.deregisterEarly(ctx, svc, id, group, early)
 		if ctx.Err() == nil {
 			c.launchFailed(ctx, svc, spec, id, port, err)
 		}
@@ -104,13 +105,13 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		// The row is gone or the store failed: nothing would ever stop
 		// this process, so stop it now.
 		c.log.Error("recording a started task; stopping it", "task", id, "err", err)
-		c.deregisterEarly(ctx, svc, id, group, l.early)
+		c.deregisterEarly(ctx, svc, id, group, early)
 		drv.Stop(context.WithoutCancel(ctx), st.Handle, spec.Spec.StopSignal, spec.stopTimeout())
 		drv.Remove(context.WithoutCancel(ctx), st.Handle)
 		c.ports.Release(port)
 		return l, false
 	}
-	return launched{svc: svc, spec: spec, row: rec, early: l.early}, true
+	return launched{svc: svc, spec: spec, row: rec, early: early}, true
 }
 
 // taskPort is the port a pending task listens on: the one its row records
