@@ -130,11 +130,13 @@ func (c *Controller) WaitDeployment(ctx context.Context, id int64, progress func
 		if progress != nil {
 			if done || time.Since(computed) >= progressEvery {
 				p, err := c.progress(ctx, d)
-				computed = time.Now() // after: reports are progressEvery apart however long this took
 				if err == nil && p.String() != last {
 					last = p.String()
 					progress(p)
 				}
+				// After the report, not before it: reports are progressEvery
+				// apart however long computing and making one took.
+				computed = time.Now()
 			} else {
 				behind = true
 			}
