@@ -31,17 +31,33 @@ func (c *Controller) register(ctx context.Context, serviceID int64, id, group st
 }
 
 // registerLaunched is register for a task start just recorded, with what
-// start read. A task start registered while it started is only traced.
+// start read. A task start registered while it started is traced already.
 func (c *Controller) registerLaunched(ctx context.Context, l launched, group string) bool {
-	svc, spec, row, id := l.svc, l.spec, l.row, l.row.ID
+	svc, spec, row := l.svc, l.spec, l.row
 	if !isLaunched(row.State) || row.Addr == "" || c.d.Router == nil {
 		return false
+	}
+	if l.traced {
+		return true
 	}
 	if l.early != row.Addr && !c.addTarget(ctx, svc, spec, row, group, row.Addr) {
 		return false
 	}
-	c.event(ctx, svc, spec, EventTaskRegistered, id, "%s registered with the router at %s (group %s)", id, row.Addr, group)
+	if err := c.traceRegistered(ctx, c.d.Store, svc, spec, row, group); err != nil {
+		c.log.Error("appending event", "type", EventTaskRegistered, "task", row.ID, "err", err)
+	}
 	return true
+}
+
+// registeredAt reports whether the router took a task, while it started, at
+// the address the launch recorded for it.
+func registeredAt(early string, row store.Task) bool {
+	return early != "" && early == row.Addr && isLaunched(row.State)
+}
+
+// traceRegistered writes a task's registered line through w.
+func (c *Controller) traceRegistered(ctx context.Context, w eventWriter, svc store.Service, spec RevisionSpec, row store.Task, group string) error {
+	return c.eventIn(ctx, w, svc, spec, EventTaskRegistered, row.ID, "%s registered with the router at %s (group %s)", row.ID, row.Addr, group)
 }
 
 // addTarget puts task row at addr into a router group, the service's

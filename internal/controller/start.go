@@ -21,6 +21,8 @@ type launched struct {
 	// early is the address the task was registered at while it started
 	// ("" when it was not).
 	early string
+	// traced: the registered line went into the launch's transaction.
+	traced bool
 }
 
 // start launches a pending task: port, release directory, driver Start, then
@@ -99,7 +101,15 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		if rec, err = tx.UpdateTask(ctx, cur); err != nil {
 			return err
 		}
-		return c.eventIn(ctx, tx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr))
+		if err := c.eventIn(ctx, tx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr)); err != nil {
+			return err
+		}
+		if !registeredAt(early, rec) {
+			return nil
+		}
+		// The router took the task while it started: its registered line
+		// commits with the launch rather than in a transaction of its own.
+		return c.traceRegistered(ctx, tx, svc, spec, rec, group)
 	})
 	if err != nil {
 		// The row is gone or the store failed: nothing would ever stop
@@ -111,7 +121,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		c.ports.Release(port)
 		return l, false
 	}
-	return launched{svc: svc, spec: spec, row: rec, early: early}, true
+	return launched{svc: svc, spec: spec, row: rec, early: early, traced: registeredAt(early, rec)}, true
 }
 
 // taskPort is the port a pending task listens on: the one its row records
