@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -193,7 +194,7 @@ func (d *gateDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.
 
 // TestTaskIsRegisteredWhileItStarts: with a driver that knows a task's
 // address before it runs, the address is recorded on the pending row and
-// the task is in the router (not yet healthy) while the driver is still
+// the task put in the router (not yet healthy) while the driver is still
 // starting it. A launch that fails leaves it out of the router; one that
 // succeeds traces launched, then registered.
 func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
@@ -227,15 +228,13 @@ func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 
 	first := next()
 	addr := "127.0.0.1:" + strconv.Itoa(first.Port)
-	row, err := e.store.GetTask(ctx, first.ID)
-	if err != nil || row.State != store.TaskPending || row.Addr != addr || row.Port != first.Port {
-		t.Fatalf("while its driver starts it, the row is %s at %q port %d (%v); want pending at %s", row.State, row.Addr,
-			row.Port, err, addr)
-	}
 	waitFor(t, 5*time.Second, func() (bool, string) {
+		row, err := e.store.GetTask(ctx, first.ID)
 		got, health := target(first.ID)
-		return got == addr && health == "initial", first.ID + " in the router at " + addr + ", initial, while it starts (got " +
-			got + " " + health + ")"
+		return err == nil && row.State == store.TaskPending && row.Addr == addr && row.Port == first.Port &&
+				got == addr && health == "initial",
+			fmt.Sprintf("while its driver starts it: the row %s at %q port %d (%v), want pending at %s; the router's target at %q %s, want %s initial",
+				row.State, row.Addr, row.Port, err, addr, got, health, addr)
 	})
 	gate.goOn <- errors.New("gate: refused")
 	waitFor(t, 5*time.Second, func() (bool, string) {
