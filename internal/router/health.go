@@ -148,6 +148,7 @@ func (t *target) startChecks(cfg func() *healthConfig) {
 			case <-wt.C:
 			}
 			c := cfg()
+			sent := time.Now()
 			err := t.check(ctx, client, c)
 			if ctx.Err() != nil {
 				return
@@ -189,7 +190,7 @@ func (t *target) startChecks(cfg func() *healthConfig) {
 				}
 			}
 			var wait time.Duration
-			p, wait = p.after(now, passed, forgiven, next == stInitial, c.interval)
+			p, wait = p.after(sent, now, passed, forgiven, next == stInitial, c.interval)
 			wt.Reset(wait)
 		}
 	}()

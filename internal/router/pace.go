@@ -57,11 +57,14 @@ func (p pace) counts(now time.Time, passed bool) bool {
 	return passed || !now.Before(p.due)
 }
 
-// after is the schedule following a probe that ended at now, and the delay
-// until the next probe. forgiven reports a refusal during the start period
-// (not counted); initial reports that the target has still never been
-// healthy after this probe.
-func (p pace) after(now time.Time, passed, forgiven, initial bool, interval time.Duration) (pace, time.Duration) {
+// after is the schedule following a probe that was sent at sent and ended
+// at now, and the delay until the next probe. forgiven reports a refusal
+// during the start period (not counted); initial reports that the target
+// has still never been healthy after this probe. A regular probe is due an
+// interval after the previous counted one was sent, not after it ended: a
+// probe's own time (a loaded task answers in milliseconds) must not delay
+// every later one, nor a new target's turn to healthy.
+func (p pace) after(sent, now time.Time, passed, forgiven, initial bool, interval time.Duration) (pace, time.Duration) {
 	if p.began.IsZero() {
 		p.began = now
 	}
@@ -71,12 +74,13 @@ func (p pace) after(now time.Time, passed, forgiven, initial bool, interval time
 		return p, p.retry
 	}
 	if p.counts(now, passed) {
-		p.due = now.Add(interval)
+		p.due = sent.Add(interval)
 	}
+	next := max(p.due.Sub(now), 0)
 	if passed || !initial {
 		p.retry = 0
-		return p, p.due.Sub(now)
+		return p, next
 	}
 	p.retry = min(max(2*p.retry, firstRetry), maxRetry)
-	return p, min(p.retry, p.due.Sub(now))
+	return p, min(p.retry, next)
 }

@@ -17,7 +17,8 @@ func TestPace(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	type probe struct {
-		at       time.Time
+		at       time.Time     // when it ended
+		took     time.Duration // how long it took (0: none)
 		passed   bool
 		refused  bool // failed because nothing listened
 		initial  bool // state after the probe
@@ -33,6 +34,15 @@ func TestPace(t *testing.T) {
 		{"a target up at once is probed at the interval", 0, []probe{
 			{at: at(0), passed: true, initial: true, counts: true, wait: interval},
 			{at: at(1000), passed: true, counts: true, wait: interval},
+		}},
+		{"the interval runs from a probe's start, not its end", 0, []probe{
+			{at: at(3), took: ms(3), passed: true, initial: true, counts: true, wait: ms(997)},
+			{at: at(1004), took: ms(4), passed: true, counts: true, wait: ms(996)},
+			{at: at(2000), counts: true, wait: interval},
+		}},
+		{"a probe longer than the interval is followed at once", 0, []probe{
+			{at: at(0), passed: true, counts: true, wait: interval},
+			{at: at(2500), took: ms(1500), counts: true, wait: 0},
 		}},
 		{"a new target that fails is retried at a doubling backoff, uncounted", 0, []probe{
 			{at: at(0), initial: true, counts: true, wait: ms(2)},
@@ -99,7 +109,7 @@ func TestPace(t *testing.T) {
 				t.Errorf("%s: probe %d: counts %v, want %v", tc.name, i, got, pr.counts)
 			}
 			var wait time.Duration
-			p, wait = p.after(pr.at, pr.passed, forgiven, pr.initial, interval)
+			p, wait = p.after(pr.at.Add(-pr.took), pr.at, pr.passed, forgiven, pr.initial, interval)
 			if wait != pr.wait {
 				t.Errorf("%s: probe %d: next in %s, want %s", tc.name, i, wait, pr.wait)
 			}
