@@ -11,6 +11,7 @@ import (
 	"github.com/ferrycd/ferry/internal/deploy"
 	"github.com/ferrycd/ferry/internal/router/api"
 	"github.com/ferrycd/ferry/internal/router/client"
+	"github.com/ferrycd/ferry/internal/runtime"
 	"github.com/ferrycd/ferry/internal/store"
 )
 
@@ -88,6 +89,16 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 	if err != nil {
 		return nil, err
 	}
+	// The router is asked after the rows are read (ownsTarget relies on
+	// that order) and answers while the rest is read and the processes
+	// inspected: on a loaded machine its answer waits for the router to
+	// get the CPU, the pass need not wait idle meanwhile.
+	routed := make(chan routerRead, 1)
+	go func() {
+		var r routerRead
+		r.targets, r.view, r.known = c.routerTargets(ctx, svc)
+		routed <- r
+	}()
 	exec, err := loadExecState(ctx, c.d.Store, serviceID)
 	if err != nil {
 		return nil, err
@@ -138,8 +149,19 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 	}
 	st.Samples = c.samples(serviceID)
 
-	target, rv, known := c.routerTargets(ctx, svc)
-	st.Router = rv
+	procs := map[string]*runtime.Status{}
+	for _, row := range rows {
+		if inspect && row.Handle != "" && isLaunched(row.State) {
+			if ps, err := c.driverOf(row).Inspect(ctx, row.Handle); err == nil {
+				procs[row.ID] = &ps
+			} else {
+				c.log.Warn("inspecting task", "task", row.ID, "err", err)
+			}
+		}
+	}
+	r := <-routed
+	target := r.targets
+	st.Router = r.view
 	sn.groups = map[string]string{}
 	for id, tg := range target {
 		sn.groups[id] = tg.group
@@ -151,17 +173,10 @@ func (c *Controller) read(ctx context.Context, serviceID int64, inspect bool) (*
 		if err != nil {
 			return nil, err
 		}
-		v := view{routed: spec.routed() && c.d.Router != nil, routerKnown: known}
+		v := view{routed: spec.routed() && c.d.Router != nil, routerKnown: r.known, proc: procs[row.ID]}
 		tg, registered := target[row.ID]
 		if registered {
 			v.target = &tg.TargetStatus
-		}
-		if inspect && row.Handle != "" && isLaunched(row.State) {
-			if ps, err := c.driverOf(row).Inspect(ctx, row.Handle); err == nil {
-				v.proc = &ps
-			} else {
-				c.log.Warn("inspecting task", "task", row.ID, "err", err)
-			}
 		}
 		t, next, changed := observe(row, v, st.Now)
 		if registered {
@@ -212,6 +227,13 @@ func isLaunched(s store.TaskState) bool {
 type groupTarget struct {
 	api.TargetStatus
 	group string
+}
+
+// routerRead is what routerTargets returns.
+type routerRead struct {
+	targets map[string]groupTarget
+	view    *deploy.RouterView
+	known   bool
 }
 
 // routerTargets returns the service's targets by id and the router's
