@@ -49,12 +49,6 @@ func (c *Controller) registerLaunched(ctx context.Context, l launched, group str
 	return true
 }
 
-// registeredAt reports whether the router took a task, while it started, at
-// the address the launch recorded for it.
-func registeredAt(early string, row store.Task) bool {
-	return early != "" && early == row.Addr && isLaunched(row.State)
-}
-
 // traceRegistered writes a task's registered line through w.
 func (c *Controller) traceRegistered(ctx context.Context, w eventWriter, svc store.Service, spec RevisionSpec, row store.Task, group string) error {
 	return c.eventIn(ctx, w, svc, spec, EventTaskRegistered, row.ID, "%s registered with the router at %s (group %s)", row.ID, row.Addr, group)

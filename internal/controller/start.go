@@ -79,6 +79,12 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 	if st.Addr != "" {
 		port = portOf(st.Addr) // an adopted task keeps the port it listens on
 	}
+	// The router took the task at the address it listens on while it
+	// started: its launch records it running (what the loop's next pass
+	// would otherwise observe and record on its own: one record and one
+	// pass fewer for each task of a batch), and its registered line commits
+	// with the launch.
+	inRouter := early != "" && early == st.Addr
 	var rec store.Task
 	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.GetTask(ctx, id)
@@ -87,10 +93,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		}
 		if cur.State == store.TaskPending {
 			cur.State = store.TaskStarting
-			if early != "" && early == st.Addr {
-				// In the router already: what the loop's next pass would
-				// observe and record on its own (observe), one record and
-				// one pass fewer for each task of a batch.
+			if inRouter {
 				cur.State = store.TaskRunning
 			}
 		}
@@ -107,11 +110,9 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		if err := c.eventIn(ctx, tx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr)); err != nil {
 			return err
 		}
-		if !registeredAt(early, rec) {
+		if !inRouter || !isLaunched(rec.State) {
 			return nil
 		}
-		// The router took the task while it started: its registered line
-		// commits with the launch rather than in a transaction of its own.
 		return c.traceRegistered(ctx, tx, svc, spec, rec, group)
 	})
 	if err != nil {
@@ -124,7 +125,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		c.ports.Release(port)
 		return l, false
 	}
-	return launched{svc: svc, spec: spec, row: rec, early: early, traced: registeredAt(early, rec)}, true
+	return launched{svc: svc, spec: spec, row: rec, early: early, traced: inRouter && isLaunched(rec.State)}, true
 }
 
 // taskPort is the port a pending task listens on: the one its row records
