@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ferrycd/ferry/internal/config"
+	"github.com/ferrycd/ferry/internal/router/api"
+	"github.com/ferrycd/ferry/internal/router/client"
 	"github.com/ferrycd/ferry/internal/runtime"
 	"github.com/ferrycd/ferry/internal/store"
 )
@@ -192,6 +194,32 @@ func (d *gateDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.
 	return d.Driver.Start(ctx, spec)
 }
 
+// next returns the spec of the next task whose Start the gate holds.
+func (d *gateDriver) next(t *testing.T) runtime.TaskSpec {
+	t.Helper()
+	select {
+	case spec := <-d.starting:
+		return spec
+	case <-time.After(10 * time.Second):
+		t.Fatal("no task start within 10s")
+	}
+	panic("unreachable")
+}
+
+// target is the address and health of the web service's router target id
+// ("" when the router has none).
+func (e *env) target(id string) (addr, health string) {
+	s, _ := e.router.Service(context.Background(), "hello/production/web")
+	for _, g := range s.Groups {
+		for _, tg := range g.Targets {
+			if tg.ID == id {
+				return tg.Addr, string(tg.Health)
+			}
+		}
+	}
+	return "", ""
+}
+
 // TestTaskIsRegisteredWhileItStarts: with a driver that knows a task's
 // address before it runs, the address is recorded on the pending row and
 // the task put in the router (not yet healthy) while the driver is still
@@ -204,33 +232,13 @@ func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 	e.tune = func(d *Deps) { gate.Driver = d.Driver; d.Driver = gate }
 	e.start()
 	ctx := context.Background()
-	target := func(id string) (addr, health string) {
-		s, _ := e.router.Service(ctx, "hello/production/web")
-		for _, g := range s.Groups {
-			for _, tg := range g.Targets {
-				if tg.ID == id {
-					return tg.Addr, string(tg.Health)
-				}
-			}
-		}
-		return "", ""
-	}
-	next := func() runtime.TaskSpec {
-		select {
-		case spec := <-gate.starting:
-			return spec
-		case <-time.After(10 * time.Second):
-			t.Fatal("no task start within 10s")
-		}
-		panic("unreachable")
-	}
 	dep := e.deploy(web(1, true)).Deployment
 
-	first := next()
+	first := gate.next(t)
 	addr := "127.0.0.1:" + strconv.Itoa(first.Port)
 	waitFor(t, 5*time.Second, func() (bool, string) {
 		row, err := e.store.GetTask(ctx, first.ID)
-		got, health := target(first.ID)
+		got, health := e.target(first.ID)
 		return err == nil && row.State == store.TaskPending && row.Addr == addr && row.Port == first.Port &&
 				got == addr && health == "initial",
 			fmt.Sprintf("while its driver starts it: the row %s at %q port %d (%v), want pending at %s; the router's target at %q %s, want %s initial",
@@ -239,17 +247,17 @@ func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 	gate.goOn <- errors.New("gate: refused")
 	waitFor(t, 5*time.Second, func() (bool, string) {
 		row, err := e.store.GetTask(ctx, first.ID)
-		got, _ := target(first.ID)
+		got, _ := e.target(first.ID)
 		return got == "" && ((err == nil && row.State == store.TaskFailed) || errors.Is(err, store.ErrNotFound)),
 			first.ID + " recorded failed (or forgotten since) and out of the router (at " + got + ")"
 	})
 
-	second := next()
+	second := gate.next(t)
 	gate.goOn <- nil
 	if err := e.wait(dep); err != nil {
 		t.Fatal(err)
 	}
-	if got, health := target(second.ID); got != "127.0.0.1:"+strconv.Itoa(second.Port) || health != "healthy" {
+	if got, health := e.target(second.ID); got != "127.0.0.1:"+strconv.Itoa(second.Port) || health != "healthy" {
 		t.Fatalf("%s in the router at %q, %s; want its port, healthy", second.ID, got, health)
 	}
 	evs, err := e.store.ListEvents(ctx, store.EventFilter{})
@@ -264,5 +272,86 @@ func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 	}
 	if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
 		t.Errorf("%s: trace %v, want %v", second.ID, seen, want)
+	}
+}
+
+// heldRouter lets a test hold every read of a service's router status: a
+// loop's pass then waits in its snapshot and records nothing it would have
+// observed.
+type heldRouter struct {
+	*client.Client
+	mu   sync.Mutex
+	held chan struct{} // nil: not held
+}
+
+func (r *heldRouter) hold() {
+	r.mu.Lock()
+	r.held = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *heldRouter) release() {
+	r.mu.Lock()
+	close(r.held)
+	r.held = nil
+	r.mu.Unlock()
+}
+
+func (r *heldRouter) Service(ctx context.Context, name string) (api.ServiceStatus, error) {
+	r.mu.Lock()
+	held := r.held
+	r.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return api.ServiceStatus{}, ctx.Err()
+		}
+	}
+	return r.Client.Service(ctx, name)
+}
+
+// TestTaskInTheRouterIsRecordedRunningAtLaunch: a task the router took
+// while it started is recorded running by its launch: the loop, held from
+// reading the router, has no pass that could observe it and record it so.
+// Its trace is launched, then registered.
+func TestTaskInTheRouterIsRecordedRunningAtLaunch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gate := &gateDriver{starting: make(chan runtime.TaskSpec), goOn: make(chan error)}
+	held := &heldRouter{Client: e.router}
+	e.tune = func(d *Deps) { gate.Driver, d.Driver, d.Router = d.Driver, gate, held }
+	e.start()
+	ctx := context.Background()
+	dep := e.deploy(web(1, true)).Deployment
+	spec := gate.next(t)
+	addr := "127.0.0.1:" + strconv.Itoa(spec.Port)
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		got, _ := e.target(spec.ID)
+		return got == addr, spec.ID + " in the router at " + addr + " while it starts (got " + got + ")"
+	})
+	held.hold()
+	gate.goOn <- nil
+	var seen []string
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		evs, err := e.store.ListEvents(ctx, store.EventFilter{})
+		seen = nil
+		for _, ev := range evs {
+			if ev.Task == spec.ID && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
+				seen = append(seen, ev.Type)
+			}
+		}
+		return err == nil && len(seen) == 2, spec.ID + "'s launched and registered lines"
+	})
+	row, err := e.store.GetTask(ctx, spec.ID)
+	held.release()
+	if err != nil || row.State != store.TaskRunning || row.Addr != addr {
+		t.Errorf("after its launch, before any pass saw it: %s at %q (%v); want running at %s", row.State, row.Addr, err, addr)
+	}
+	if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
+		t.Errorf("%s: trace %v, want %v", spec.ID, seen, want)
+	}
+	if err := e.wait(dep); err != nil {
+		t.Fatal(err)
 	}
 }
