@@ -13,8 +13,10 @@
 // router probes a new task at registration and then every interval, so a
 // task that is up when it is registered is healthy after start-up +
 // (healthy_threshold−1)·interval. What is left, divided by the batches, is
-// the controller's overhead per batch (target: under 50ms); a first probe
-// that comes before the app listens costs a whole interval and shows there.
+// the controller's overhead per batch (target: under 50ms; a line per N says
+// whether the strict figure meets it). A first probe that comes before the
+// app listens is retried within milliseconds (the router's start period),
+// and what that costs shows there too.
 // Batches overlap when tasks of one batch turn healthy at different times,
 // so for several batches the figure is a mean along the critical path.
 //
@@ -149,6 +151,14 @@ func run(counts []int, rounds int, interval time.Duration, threshold int) error 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, r := range rows {
+		verdict := "under"
+		if r.overhead >= target {
+			verdict = "NOT under"
+		}
+		fmt.Printf("N=%d: %s per batch strict, %s against the batch of apps: %s the %s target\n", r.n, ms(r.overhead),
+			ms(r.batchOverhead), verdict, ms(target))
+	}
 	fmt.Println("\nThe slowest task of each batch, from the trace (medians over rounds and batches; the trigger is from the previous batch's last task turning healthy, negative when it started before):")
 	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "N\ttrigger → starting\tstarting → launched\tlaunched → registered\tregistered → healthy, beyond the checks\t")
@@ -161,6 +171,10 @@ func run(counts []int, rounds int, interval time.Duration, threshold int) error 
 	}
 	return tw.Flush()
 }
+
+// target is issue 4's bound on the controller's overhead per batch, which
+// the strict figure must meet.
+const target = 50 * time.Millisecond
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 
