@@ -243,3 +243,44 @@ func TestStartPeriodEndsForATargetThatNeverListens(t *testing.T) {
 		t.Fatalf("last error %q, want the refusal", e)
 	}
 }
+
+// TestProbesAreAnIntervalApartFromTheirStart: a target whose checks take a
+// good part of the interval is probed an interval after the previous probe
+// was sent, not an interval after its answer came.
+func TestProbesAreAnIntervalApartFromTheirStart(t *testing.T) {
+	rt, _ := startRouter(t, Options{})
+	b := newBackend(t, "t1")
+	const interval, slow = 400 * time.Millisecond, 200 * time.Millisecond
+	arrivals := make(chan time.Time, 8)
+	b.healthHook(func() {
+		select {
+		case arrivals <- time.Now():
+		default:
+		}
+		time.Sleep(slow) // the check's own time
+	})
+	hc := api.HealthCheck{Path: "/healthz", Interval: interval, Timeout: time.Second, HealthyThreshold: 3, UnhealthyThreshold: 2}
+	if err := rt.PutService(api.Service{Name: "web", Routes: []api.Route{{Host: "web.test"}}, Health: hc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.AddTarget("web", "v1", b.target()); err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	for len(at) < 3 {
+		select {
+		case a := <-arrivals:
+			at = append(at, a)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d probes within 5s, want 3", len(at))
+		}
+	}
+	for i := 1; i < len(at); i++ {
+		// An interval plus the check's time would be 600ms; the margin
+		// between 400 and 600 absorbs a loaded machine's delays.
+		if gap := at[i].Sub(at[i-1]); gap < interval-10*time.Millisecond || gap >= interval+slow/2 {
+			t.Errorf("probe %d came %s after the one before, want the %s interval from its start", i, gap, interval)
+		}
+	}
+	waitFor(t, "healthy", 5*time.Second, func() bool { return health(t, rt, "web", "v1", "t1") == api.TargetHealthy })
+}
