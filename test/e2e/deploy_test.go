@@ -517,9 +517,9 @@ func killServerAndRestart(t *testing.T, l *load, dir, home string) {
 	if !gone(pid, 10*time.Second) {
 		t.Fatalf("server %d survived SIGKILL", pid)
 	}
-	served := l.answered()
+	served := l.Answered()
 	eventually(t, 20*time.Second, "answers while the server is down", func() (bool, string) {
-		n := l.answered() - served
+		n := l.Answered() - served
 		return n >= 200, fmt.Sprintf("%d answers", n)
 	})
 	mustFerry(t, dir, home, nil, "server", "--detach")

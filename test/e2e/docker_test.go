@@ -214,7 +214,7 @@ func TestDockerRuntime(t *testing.T) {
 		}
 		// The load runs on past the restart, which may take under a second.
 		eventually(t, 20*time.Second, "250 answers in all", func() (bool, string) {
-			return l.answered() >= 250, fmt.Sprintf("%d answers", l.answered())
+			return l.Answered() >= 250, fmt.Sprintf("%d answers", l.Answered())
 		})
 		l.expectNoFailures(t, 250)
 	})

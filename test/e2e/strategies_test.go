@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrycd/ferry/test/chaos/rig"
 )
 
 // runtimeKind is the driver a scenario deploys hello on: the same scenario
@@ -202,11 +204,11 @@ func allFrom(t *testing.T, addr, v string) {
 
 // onlyFailuresOf fails the test for a failed request not answered by
 // version v's deliberate 500s.
-func onlyFailuresOf(t *testing.T, r loadReport, v string) int {
+func onlyFailuresOf(t *testing.T, r rig.LoadReport, v string) int {
 	t.Helper()
 	n := 0
 	for _, f := range r.Failures {
-		if f.Status == 500 && strings.Contains(f.Err, "hello "+v+": failing on purpose") {
+		if f.Status == 500 && f.Version == v {
 			n++
 			continue
 		}
