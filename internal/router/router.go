@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httputil"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -392,14 +393,8 @@ func (rt *Router) RemoveTarget(service, grp, id string) (api.DrainResult, error)
 		rt.mu.Unlock()
 		return api.DrainResult{}, errf(ErrNotFound, "service %q group %q has no target %q", service, grp, id)
 	}
-	next := make([]*target, 0, len(g.targets))
-	for _, x := range g.targets {
-		if x != t {
-			next = append(next, x)
-		}
-	}
 	prev := g.targets
-	g.targets = next
+	g.targets = slices.DeleteFunc(slices.Clone(prev), func(x *target) bool { return x == t })
 	if err := rt.commit(func() { g.targets = prev }); err != nil {
 		rt.mu.Unlock()
 		return api.DrainResult{}, err
@@ -420,14 +415,8 @@ func (rt *Router) RemoveGroup(service, grp string) (api.DrainResult, error) {
 		rt.mu.Unlock()
 		return api.DrainResult{}, err
 	}
-	next := make([]*group, 0, len(s.groups))
-	for _, x := range s.groups {
-		if x != g {
-			next = append(next, x)
-		}
-	}
 	prev := s.groups
-	s.groups = next
+	s.groups = slices.DeleteFunc(slices.Clone(prev), func(x *group) bool { return x == g })
 	if err := rt.commit(func() { s.groups = prev }); err != nil {
 		rt.mu.Unlock()
 		return api.DrainResult{}, err
