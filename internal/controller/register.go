@@ -40,7 +40,7 @@ func (c *Controller) registerLaunched(ctx context.Context, l launched, group str
 	if l.traced {
 		return true
 	}
-	if l.early != row.Addr && !c.addTarget(ctx, svc, spec, row, group, row.Addr) {
+	if !c.addTarget(ctx, svc, spec, row, group, row.Addr) {
 		return false
 	}
 	if err := c.traceRegistered(ctx, c.d.Store, svc, spec, row, group); err != nil {

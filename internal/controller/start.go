@@ -18,10 +18,8 @@ type launched struct {
 	svc  store.Service
 	spec RevisionSpec
 	row  store.Task
-	// early is the address the task was registered at while it started
-	// ("" when it was not).
-	early string
-	// traced: the registered line went into the launch's transaction.
+	// traced: the router took the task while it started, and its
+	// registered line went into the launch's transaction.
 	traced bool
 }
 
@@ -86,6 +84,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 	// with the launch.
 	inRouter := early != "" && early == st.Addr
 	var rec store.Task
+	traced := false
 	err = c.d.Store.Tx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.GetTask(ctx, id)
 		if err != nil {
@@ -110,7 +109,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		if err := c.eventIn(ctx, tx, svc, spec, EventTaskLaunched, id, "%s (r%d) launched at %s", id, row.Revision, orNone(st.Addr)); err != nil {
 			return err
 		}
-		if !inRouter || !isLaunched(rec.State) {
+		if traced = inRouter && isLaunched(rec.State); !traced {
 			return nil
 		}
 		return c.traceRegistered(ctx, tx, svc, spec, rec, group)
@@ -125,7 +124,7 @@ func (c *Controller) start(ctx context.Context, serviceID int64, id, group strin
 		c.ports.Release(port)
 		return l, false
 	}
-	return launched{svc: svc, spec: spec, row: rec, early: early, traced: inRouter && isLaunched(rec.State)}, true
+	return launched{svc: svc, spec: spec, row: rec, traced: traced}, true
 }
 
 // taskPort is the port a pending task listens on: the one its row records
