@@ -76,15 +76,18 @@ func TestOwnsTarget(t *testing.T) {
 // process runs: the record of that launch then fails, as when a task is
 // forgotten while it starts.
 type rowLosingDriver struct {
-	runtime.Driver
+	planning
 	store *store.Store
 	once  sync.Once
 	lost  chan string // the task whose row was deleted
 }
 
-// PlannedAddr makes the controller register the task while it starts, so
-// the failed record must take it out of the router again.
-func (d *rowLosingDriver) PlannedAddr(port int) string {
+// planning is a test's wrapper of the real driver that still says where a
+// task will listen (runtime.AddrPlanner), so the controller registers the
+// task while it starts.
+type planning struct{ runtime.Driver }
+
+func (d planning) PlannedAddr(port int) string {
 	return d.Driver.(runtime.AddrPlanner).PlannedAddr(port)
 }
 
@@ -109,7 +112,7 @@ func TestStartRecordsLaunchAndRegistrationOrLeavesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	lost := make(chan string, 1)
-	e.tune = func(d *Deps) { d.Driver = &rowLosingDriver{Driver: d.Driver, store: e.store, lost: lost} }
+	e.tune = func(d *Deps) { d.Driver = &rowLosingDriver{planning: planning{d.Driver}, store: e.store, lost: lost} }
 	e.start()
 	ctx := context.Background()
 	if err := e.wait(e.deploy(web(2, true)).Deployment); err != nil {
@@ -146,35 +149,49 @@ func TestStartRecordsLaunchAndRegistrationOrLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, task := range live {
-		var seen []string
-		for _, ev := range evs {
-			if ev.Type != EventTaskLaunched && ev.Type != EventTaskRegistered {
-				continue
-			}
-			if ev.Task == task.ID {
-				seen = append(seen, ev.Type)
-			}
-			if ev.Task == gone {
-				t.Errorf("the task whose launch was never recorded has a line: %s %s", ev.Type, ev.Message)
-			}
+	for _, ev := range evs {
+		if ev.Task == gone && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
+			t.Errorf("the task whose launch was never recorded has a line: %s %s", ev.Type, ev.Message)
 		}
-		if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
+	}
+	for _, task := range live {
+		if seen, want := launchTrace(evs, task.ID), []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
 			t.Errorf("%s: trace %v, want %v", task.ID, seen, want)
 		}
 	}
 }
 
+// launchTrace is the types of task id's launched and registered lines in
+// evs, in order.
+func launchTrace(evs []store.Event, id string) []string {
+	var seen []string
+	for _, ev := range evs {
+		if ev.Task == id && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
+			seen = append(seen, ev.Type)
+		}
+	}
+	return seen
+}
+
 // gateDriver holds each Start until the test lets it go on, failing it
 // when told to.
 type gateDriver struct {
-	runtime.Driver
+	planning
 	starting chan runtime.TaskSpec
 	goOn     chan error // nil: start; an error: fail with it
 }
 
-func (d *gateDriver) PlannedAddr(port int) string {
-	return d.Driver.(runtime.AddrPlanner).PlannedAddr(port)
+// gateStarts wraps the driver of e's controller in a gateDriver.
+func gateStarts(e *env) *gateDriver {
+	g := &gateDriver{starting: make(chan runtime.TaskSpec), goOn: make(chan error)}
+	tune := e.tune
+	e.tune = func(d *Deps) {
+		if tune != nil {
+			tune(d)
+		}
+		g.Driver, d.Driver = d.Driver, g
+	}
+	return g
 }
 
 func (d *gateDriver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Status, error) {
@@ -228,8 +245,7 @@ func (e *env) target(id string) (addr, health string) {
 func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	gate := &gateDriver{starting: make(chan runtime.TaskSpec), goOn: make(chan error)}
-	e.tune = func(d *Deps) { gate.Driver = d.Driver; d.Driver = gate }
+	gate := gateStarts(e)
 	e.start()
 	ctx := context.Background()
 	dep := e.deploy(web(1, true)).Deployment
@@ -264,13 +280,7 @@ func TestTaskIsRegisteredWhileItStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seen []string
-	for _, ev := range evs {
-		if ev.Task == second.ID && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
-			seen = append(seen, ev.Type)
-		}
-	}
-	if want := []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
+	if seen, want := launchTrace(evs, second.ID), []string{EventTaskLaunched, EventTaskRegistered}; !slices.Equal(seen, want) {
 		t.Errorf("%s: trace %v, want %v", second.ID, seen, want)
 	}
 }
@@ -318,9 +328,9 @@ func (r *heldRouter) Service(ctx context.Context, name string) (api.ServiceStatu
 func TestTaskInTheRouterIsRecordedRunningAtLaunch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	gate := &gateDriver{starting: make(chan runtime.TaskSpec), goOn: make(chan error)}
 	held := &heldRouter{Client: e.router}
-	e.tune = func(d *Deps) { gate.Driver, d.Driver, d.Router = d.Driver, gate, held }
+	e.tune = func(d *Deps) { d.Router = held }
+	gate := gateStarts(e)
 	e.start()
 	ctx := context.Background()
 	dep := e.deploy(web(1, true)).Deployment
@@ -335,12 +345,7 @@ func TestTaskInTheRouterIsRecordedRunningAtLaunch(t *testing.T) {
 	var seen []string
 	waitFor(t, 5*time.Second, func() (bool, string) {
 		evs, err := e.store.ListEvents(ctx, store.EventFilter{})
-		seen = nil
-		for _, ev := range evs {
-			if ev.Task == spec.ID && (ev.Type == EventTaskLaunched || ev.Type == EventTaskRegistered) {
-				seen = append(seen, ev.Type)
-			}
-		}
+		seen = launchTrace(evs, spec.ID)
 		return err == nil && len(seen) == 2, spec.ID + "'s launched and registered lines"
 	})
 	row, err := e.store.GetTask(ctx, spec.ID)
